@@ -1,0 +1,1 @@
+"""The course harness: services, tracker, pytest plugin, CLI and site hooks."""

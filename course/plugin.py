@@ -1,0 +1,280 @@
+"""The pytest plugin every lab runs under (installed through the ``pytest11`` entry point).
+
+It gives the lab contract its shape:
+
+* ``pytest weeks/05`` works as typed although the folder is ``weeks/05-redis``;
+* ``--solutions`` runs the same tests against ``solutions/`` instead of ``labs/``;
+* fixtures hand out real services: a fresh PostgreSQL database, a flushed Redis database,
+  free loopback ports and real subprocesses that are always cleaned up;
+* a learner's run is recorded in ``tracker.yaml`` and ends with one line: what passed, what next.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from course import services
+from course.processes import RunningProcess, start_process
+from course.target import LAB_PATH_ENV, REPO_ROOT, solutions_dir
+
+RECORD_ENV = "COURSE_RECORD"
+WEEK_ARG = re.compile(r"^(?P<prefix>(?:\./)?weeks/)(?P<number>\d{1,2})(?P<rest>(?:/|::).*)?$")
+
+
+# --------------------------------------------------------------------------- options & shorthand
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("course", "Backend Semester")
+    group.addoption("--solutions", action="store_true", default=False,
+                    help="test the reference code in solutions/ instead of your code in labs/")
+
+
+def expand_week_arg(arg: str, weeks_dir: Path) -> str:
+    """``weeks/05`` → ``weeks/05-redis`` (also ``weeks/5``, ``weeks/05/test_cache.py::test_x``)."""
+    match = WEEK_ARG.match(arg)
+    if not match or not weeks_dir.is_dir() or Path(arg.split("::")[0]).exists():
+        return arg
+    number = int(match["number"])
+    folders = sorted(p.name for p in weeks_dir.iterdir() if p.is_dir() and p.name[:2].isdigit())
+    for name in folders:
+        if int(name[:2]) == number:
+            rest = match["rest"] or ""
+            return f"{match['prefix']}{name}{rest}"
+    span = f"{folders[0][:2]} to {folders[-1][:2]}" if folders else "none yet"
+    raise pytest.UsageError(f"There is no week {match['number']}: weeks run from {span}. "
+                            f"Try `course status` to see where you are.")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
+                                  args: list[str]) -> None:
+    weeks_dir = Path.cwd() / "weeks"
+    args[:] = [expand_week_arg(arg, weeks_dir) for arg in args]
+    if "--solutions" in args:
+        # Set before anything imports `labs`, and inherited by every subprocess the tests start.
+        os.environ[LAB_PATH_ENV] = str(solutions_dir())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("solutions", default=False):
+        os.environ[LAB_PATH_ENV] = str(solutions_dir())
+    config.pluginmanager.register(ProgressRecorder(config), "course-progress")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    target = os.environ.get(LAB_PATH_ENV)
+    if not _in_course(config):
+        return None
+    return f"course: testing {target or 'labs/ (your code)'}"
+
+
+def _in_course(config: pytest.Config) -> bool:
+    return Path(config.rootpath) == REPO_ROOT
+
+
+# --------------------------------------------------------------------------- service fixtures
+
+
+_service_error: dict[str, str] = {}
+
+
+def _service(name: str, resolve: Callable[[], str]) -> str:
+    """Resolve a service once per session; a failure becomes one clear message, not a traceback."""
+    if name in _service_error:
+        pytest.fail(_service_error[name], pytrace=False)
+    try:
+        return resolve()
+    except services.ServiceUnavailable as exc:
+        _service_error[name] = str(exc)
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """URL of the PostgreSQL server (its ``postgres`` database); prefer ``database_url``."""
+    return _service("postgres", services.postgres_url)
+
+
+def _worker_id() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def make_database(pg_server_url: str) -> Iterator[Callable[..., str]]:
+    """Factory: ``make_database(label, template=None)`` → URL of a new, empty database.
+
+    Names carry the xdist worker and pid, so parallel workers and parallel weeks never collide;
+    every database made is dropped at the end of the session.
+    """
+    made: list[str] = []
+    counter = itertools.count()
+
+    def make(label: str = "db", template: str | None = None) -> str:
+        clean = re.sub(r"[^a-z0-9_]", "_", label.lower())
+        name = f"t_{_worker_id()}_{os.getpid()}_{next(counter)}_{clean}"[:63]
+        url = services.create_database(pg_server_url, name, template=template)
+        made.append(name)
+        return url
+
+    yield make
+    for name in made:
+        services.drop_database(pg_server_url, name)
+
+
+@pytest.fixture(scope="module")
+def database_url(make_database: Callable[..., str], request: pytest.FixtureRequest) -> str:
+    """A fresh PostgreSQL database for this test module."""
+    return make_database(request.module.__name__.rsplit(".", 1)[-1])
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> str:
+    """URL of the Redis server; prefer ``redis_url`` (an isolated, flushed database)."""
+    return _service("redis", services.redis_url)
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    """A flushed Redis logical database no other running test is using."""
+    return services.allocate_redis_db(redis_server_url)
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[object]:
+    """A ``redis.Redis`` client (``decode_responses=True``) on a flushed database."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def free_tcp_port() -> int:
+    return services.free_port()
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., RunningProcess]]:
+    """Factory: ``spawn(command, port=…, ready_line=…, env=…)`` → a running process.
+
+    The process inherits ``--solutions`` through the environment and is always stopped
+    (SIGTERM, then SIGKILL) when the test ends.
+    """
+    started: list[RunningProcess] = []
+
+    def spawn_process(command: list[str], **kwargs: object) -> RunningProcess:
+        process = start_process(command, **kwargs)  # type: ignore[arg-type]
+        started.append(process)
+        return process
+
+    yield spawn_process
+    for process in started:
+        process.stop()
+
+
+# --------------------------------------------------------------------------- progress recording
+
+
+class ProgressRecorder:
+    """Collects per-lab outcomes and, for a learner's own full run, records them in the tracker."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.outcomes: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+        self.message: list[str] = []
+
+    def _lab_key(self, nodeid: str) -> tuple[str, str] | None:
+        parts = nodeid.split("::", 1)[0].split("/")
+        if len(parts) >= 3 and parts[0] == "weeks":
+            return parts[1], parts[-1]
+        return None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        key = self._lab_key(report.nodeid)
+        if key is None:
+            return
+        tests = self.outcomes[key]
+        name = report.nodeid.split("::", 1)[1] if "::" in report.nodeid else report.nodeid
+        if report.failed:
+            tests[name] = "failed"
+        elif report.when == "call" and tests.get(name) != "failed":
+            tests[name] = "skipped" if report.skipped else "passed"
+        elif report.skipped and name not in tests:
+            tests[name] = "skipped"
+
+    def _recording(self) -> bool:
+        if hasattr(self.config, "workerinput") or not _in_course(self.config):
+            return False
+        if os.environ.get(LAB_PATH_ENV) or os.environ.get(RECORD_ENV) == "0":
+            return False
+        partial = self.config.getoption("keyword") or self.config.getoption("markexpr") or any(
+            "::" in arg for arg in self.config.args)
+        return not partial
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.outcomes or hasattr(self.config, "workerinput"):
+            return
+        from course import curriculum, tracker
+
+        summaries, runs, hints = [], {}, []
+        at = _now()
+        commit = tracker.current_commit() if self._recording() else ""
+        for (folder, test_file), tests in sorted(self.outcomes.items()):
+            try:
+                week = curriculum.week(folder[:2])
+            except (LookupError, curriculum.CurriculumError):
+                continue
+            lab = week.lab_for_test_file(test_file)
+            failed = [name for name, outcome in tests.items() if outcome == "failed"]
+            passed = sum(outcome == "passed" for outcome in tests.values())
+            total = len(tests)
+            label = lab.id.split("/")[-1] if lab else test_file
+            summaries.append(f"{label} {'✓' if not failed and passed else f'{passed}/{total}'}")
+            for name in failed[:2]:
+                hint = week.hint_for(f"{test_file}::{name.split('[')[0]}")
+                if hint and not os.environ.get(LAB_PATH_ENV):
+                    hints.append(f"  hint · {name}: {hint.strip()}")
+            if lab:
+                runs[lab.id] = tracker.LabRun(outcome="failing" if failed or not passed else "passed",
+                                              passed=passed, total=total, at=at, commit=commit)
+        if not summaries:
+            return
+        weeks_seen = sorted({folder for folder, _ in self.outcomes})
+        line = f"week {', '.join(w[:2] for w in weeks_seen)}: " + ", ".join(summaries)
+        if self._recording() and runs:
+            try:
+                tracked = tracker.record_runs(runs)
+                line += f" — recorded in {tracker.tracker_path().name}"
+                line += f". Next: {_next_step(tracked)}"
+            except tracker.TrackerError as exc:
+                line += f"\n  not recorded: {exc}"
+        elif os.environ.get(LAB_PATH_ENV):
+            line += " (reference solutions: nothing recorded)"
+        self.message = [*hints[:4], line]
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.message:
+            terminalreporter.write_sep("-", "course")
+            for text in self.message:
+                terminalreporter.write_line(text)
+
+
+def _now():  # datetime imported late: the plugin loads in every pytest run
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _next_step(tracked: object) -> str:
+    from course import progress
+
+    return progress.next_step(tracked).command_line  # type: ignore[arg-type]

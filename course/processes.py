@@ -1,0 +1,120 @@
+"""Real server and worker processes for tests and notebooks, on free loopback ports.
+
+A lab that says "the service survives SIGTERM" must be proven on a real process, not a function
+call. :func:`start_process` launches one, waits until it is ready (a TCP port accepts, or a
+line appears in its output), and :meth:`RunningProcess.stop` shuts it down — politely first.
+Output goes to a file, so a failing test can show the last lines the process printed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from course.services import free_port, port_accepts
+from course.target import REPO_ROOT
+
+
+class ProcessFailed(RuntimeError):
+    """The process died or never became ready; the message carries its last output."""
+
+
+@dataclass
+class RunningProcess:
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+    port: int | None = None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise AttributeError("this process was started without a port")
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def output(self, last_lines: int = 40) -> str:
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(lines[-last_lines:])
+
+    def signal(self, signum: int) -> None:
+        self.popen.send_signal(signum)
+
+    def wait(self, timeout: float) -> int:
+        return self.popen.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM, wait, then SIGKILL: leave nothing running behind a test."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=timeout)
+        return self.popen.returncode
+
+
+def python_command(*args: str) -> list[str]:
+    """``python args…`` with the interpreter running the tests."""
+    return [sys.executable, *args]
+
+
+def start_process(
+    command: Sequence[str],
+    *,
+    port: int | None = None,
+    ready_line: str | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 30.0,
+) -> RunningProcess:
+    """Start ``command``; return once ``port`` accepts or ``ready_line`` is printed.
+
+    ``{port}`` in the command is replaced by ``port`` (a free one is chosen when ``port`` is
+    ``None`` but the command mentions it).
+    """
+    if port is None and any("{port}" in part for part in command):
+        port = free_port()
+    argv = [part.replace("{port}", str(port)) for part in command]
+    log_fd, log_name = tempfile.mkstemp(prefix="course-process-", suffix=".log")
+    full_env = os.environ | {"PYTHONUNBUFFERED": "1"} | (env or {})
+    popen = subprocess.Popen(argv, stdout=log_fd, stderr=subprocess.STDOUT, env=full_env,
+                             cwd=cwd or REPO_ROOT, start_new_session=True)
+    os.close(log_fd)
+    process = RunningProcess(popen, Path(log_name), port)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if popen.poll() is not None:
+            raise ProcessFailed(f"`{' '.join(argv)}` exited with {popen.returncode} before it was "
+                                f"ready. Its output:\n{process.output()}")
+        if ready_line is not None and ready_line in process.output(last_lines=200):
+            return process
+        if ready_line is None and port is not None and port_accepts(port):
+            return process
+        if ready_line is None and port is None:
+            return process
+        time.sleep(0.05)
+    process.stop()
+    raise ProcessFailed(f"`{' '.join(argv)}` was not ready after {timeout:.0f}s. Its output:\n"
+                        f"{process.output()}")
+
+
+@contextlib.contextmanager
+def running(command: Sequence[str], **kwargs: object) -> Iterator[RunningProcess]:
+    """:func:`start_process` as a context manager that always stops the process."""
+    process = start_process(command, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield process
+    finally:
+        process.stop()

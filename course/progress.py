@@ -1,0 +1,96 @@
+"""What the tracker means: the next step, pace against the target date, anchor readiness.
+
+Shared by ``course status``, the one-line summary after ``pytest weeks/NN`` and the site's
+progress page, so all three always agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from course import curriculum
+from course.tracker import Tracker
+
+SEMESTER_WEEKS = 16
+
+
+@dataclass(frozen=True)
+class NextStep:
+    text: str
+    command: str
+
+    @property
+    def command_line(self) -> str:
+        return f"{self.text} — `{self.command}`" if self.command else self.text
+
+
+@dataclass(frozen=True)
+class Pace:
+    today: dt.date
+    expected_week: int  # the course week the calendar says you should be in
+    current_week: int  # the first week with an unfinished lab
+    days_left: int
+
+    @property
+    def on_pace(self) -> bool:
+        return self.current_week >= self.expected_week
+
+    @property
+    def summary(self) -> str:
+        if self.days_left < 0:
+            return f"the target date passed {-self.days_left} days ago — set a new one in tracker.yaml"
+        where = f"you are in week {self.current_week:02d}, the calendar says week {self.expected_week:02d}"
+        verdict = "on pace" if self.on_pace else f"{self.expected_week - self.current_week} week(s) behind"
+        return f"{verdict}: {where}; {self.days_left} days to the target"
+
+
+def week_done(week: curriculum.Week, tracker: Tracker) -> bool:
+    return week.has_lab and all(tracker.passed(lab.id) for lab in week.labs)
+
+
+def next_step(tracker: Tracker) -> NextStep:
+    """The first lab not yet passed, in course order."""
+    for week in curriculum.weeks():
+        for lab in week.labs:
+            if not tracker.passed(lab.id):
+                return NextStep(f"week {week.code}, {lab.title} — read {week.folder.name}/README.md",
+                                f"pytest weeks/{week.code}")
+    upcoming = [w for w in curriculum.weeks() if not w.has_lab]
+    if upcoming:
+        return NextStep(f"every lab so far passes; week {upcoming[0].code}'s lab is coming — "
+                        f"read its goals", "course status")
+    return NextStep("every lab passes — ship the anchor and book interviews", "")
+
+
+def current_week(tracker: Tracker) -> int:
+    for week in curriculum.weeks():
+        if week.has_lab and not week_done(week, tracker):
+            return week.number
+    done = [w.number for w in curriculum.weeks() if week_done(w, tracker)]
+    return min(max(done, default=0) + 1, SEMESTER_WEEKS)
+
+
+def pace(tracker: Tracker, today: dt.date | None = None) -> Pace:
+    today = today or dt.date.today()
+    span = max((tracker.target - tracker.start).days, 1)
+    elapsed = min(max((today - tracker.start).days, 0), span)
+    expected = min(SEMESTER_WEEKS, 1 + elapsed * SEMESTER_WEEKS // span)
+    return Pace(today, expected, current_week(tracker), (tracker.target - today).days)
+
+
+def anchor_readiness(tracker: Tracker) -> list[tuple[str, str, bool]]:
+    """``(milestone id, title, ready)``: ready once every lab that builds it has passed."""
+    builders: dict[str, list[str]] = {key: [] for key in curriculum.ANCHOR_MILESTONES}
+    for _, lab in curriculum.all_labs():
+        for milestone in lab.anchor:
+            builders.setdefault(milestone, []).append(lab.id)
+    return [
+        (key, title, bool(builders[key]) and all(tracker.passed(lab) for lab in builders[key]))
+        for key, title in curriculum.ANCHOR_MILESTONES.items()
+    ]
+
+
+def labs_passed(tracker: Tracker) -> tuple[int, int]:
+    labs = curriculum.all_labs()
+    return sum(tracker.passed(lab.id) for _, lab in labs), len(labs)

@@ -1,0 +1,234 @@
+"""``tracker.yaml``: the learner's plan and progress — loaded, validated and updated safely.
+
+The file belongs to the learner. Edits go through ruamel.yaml's round-trip mode so comments and
+ordering survive; writes are atomic (temp file, fsync, rename) so a crash never leaves half a
+file; an invalid file raises :class:`TrackerError` naming the file and line and is never
+rewritten. A lab's first pass is recorded once and kept forever — a later failing run updates
+``last`` but cannot take the achievement away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import YAMLError
+
+from course.target import REPO_ROOT
+
+TRACKER_ENV = "COURSE_TRACKER"
+
+TEMPLATE = """\
+# Backend Semester — your plan and your progress.
+# `pytest weeks/NN` and `course check` write `labs:`; you fill in `deliverables:`.
+# Comments you add here are kept. Commit this file: it is your record.
+start: {start}
+target: {target}  # the seed plan's deadline: project and resume done by May end
+labs: {{}}
+deliverables:
+  public_url: ""  # week 12: the URL where your deployed service answers
+  resume: false  # week 16: resume rewritten around impact (true when done)
+  design_stories: 0  # week 11: system-design answers you can give cold (of 3)
+  dsa_solved: 0  # week 16: basic DSA problems solved (goal: 50-70)
+"""
+
+
+class TrackerError(ValueError):
+    """tracker.yaml cannot be used as it is; the message says where and how to fix it."""
+
+
+class LabRun(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["passed", "failing"]
+    passed: int = Field(ge=0)
+    total: int = Field(ge=0)
+    at: dt.datetime
+    commit: str = ""
+
+
+class LabProgress(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    first_passed: dt.datetime | None = None
+    commit: str = ""
+    last: LabRun | None = None
+
+
+class Deliverables(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    public_url: str = ""
+    resume: bool = False
+    design_stories: int = Field(default=0, ge=0, le=3)
+    dsa_solved: int = Field(default=0, ge=0)
+
+
+class Tracker(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: dt.date
+    target: dt.date
+    labs: dict[str, LabProgress] = {}
+    deliverables: Deliverables = Deliverables()
+
+    def passed(self, lab_id: str) -> bool:
+        progress = self.labs.get(lab_id)
+        return progress is not None and progress.first_passed is not None
+
+
+def tracker_path() -> Path:
+    override = os.environ.get(TRACKER_ENV)
+    return Path(override) if override else REPO_ROOT / "tracker.yaml"
+
+
+def default_target(today: dt.date) -> dt.date:
+    """May 31 of the coming semester: this year's if it is still ahead, else next year's."""
+    this_year = dt.date(today.year, 5, 31)
+    return this_year if today <= this_year else dt.date(today.year + 1, 5, 31)
+
+
+def _yaml() -> YAML:
+    yaml = YAML()  # round-trip: keeps comments, order and quoting
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _line_of(doc: Any, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest key in ``loc`` that the YAML document still has."""
+    line = None
+    node = doc
+    for key in loc:
+        if isinstance(node, CommentedMap) and key in node:
+            line = node.lc.key(key)[0] + 1
+            node = node[key]
+        else:
+            break
+    return line
+
+
+def _parse(path: Path, text: str) -> tuple[CommentedMap, Tracker]:
+    try:
+        doc = _yaml().load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "somewhere"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise TrackerError(
+            f"{path}: {where}: not valid YAML ({problem}).\n"
+            "  The file was left as it is. Fix that line (often an indentation or a missing ':'),"
+            " or compare with `git diff tracker.yaml`."
+        ) from exc
+    if not isinstance(doc, CommentedMap):
+        raise TrackerError(f"{path}: expected a mapping with start, target, labs and deliverables.")
+    try:
+        return doc, Tracker.model_validate(dict(doc))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        line = _line_of(doc, loc)
+        field = ".".join(str(part) for part in loc) or "(top level)"
+        where = f"line {line}: " if line else ""
+        raise TrackerError(
+            f"{path}: {where}{field}: {first['msg']}.\n"
+            "  The file was left as it is. Fix that value and run the command again."
+        ) from exc
+
+
+def create(path: Path | None = None, today: dt.date | None = None) -> Tracker:
+    """Write a fresh tracker if none exists; never touches an existing one."""
+    path = path or tracker_path()
+    today = today or dt.date.today()
+    if not path.exists():
+        _atomic_write(path, TEMPLATE.format(start=today, target=default_target(today)))
+    return load(path)
+
+
+def load(path: Path | None = None) -> Tracker:
+    path = path or tracker_path()
+    if not path.exists():
+        raise TrackerError(f"{path}: not found. Run `course start` (or `make start`) to create it.")
+    return _parse(path, path.read_text())[1]
+
+
+def current_commit() -> str:
+    """Short hash of HEAD, or "" outside a git checkout."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
+                             capture_output=True, text=True, timeout=5)
+        if out.returncode == 0:
+            return out.stdout.strip()
+    return ""
+
+
+def record_runs(runs: dict[str, LabRun], path: Path | None = None) -> Tracker:
+    """Record lab results; a first pass is stamped once and never removed."""
+    path = path or tracker_path()
+    if not path.exists():
+        create(path)
+    doc, _ = _parse(path, path.read_text())
+    labs = doc.get("labs")
+    if not isinstance(labs, CommentedMap):
+        labs = CommentedMap()
+        doc["labs"] = labs
+    for lab_id, run in runs.items():
+        entry = labs.get(lab_id)
+        if not isinstance(entry, CommentedMap):
+            entry = CommentedMap()
+            labs[lab_id] = entry
+        if run.outcome == "passed" and not entry.get("first_passed"):
+            entry["first_passed"] = run.at
+            entry["commit"] = run.commit
+        entry["last"] = CommentedMap(run.model_dump(mode="json"))
+    buffer = io.StringIO()
+    _yaml().dump(doc, buffer)
+    text = buffer.getvalue()
+    updated = _parse(path, text)[1]  # never write what we could not read back
+    _atomic_write(path, text)
+    return updated
+
+
+def set_deliverable(name: str, value: str, path: Path | None = None) -> Tracker:
+    """Set one deliverable from text typed on the command line, keeping comments."""
+    path = path or tracker_path()
+    doc, tracker = _parse(path, path.read_text())
+    fields = Deliverables.model_fields
+    if name not in fields:
+        raise TrackerError(f"No deliverable '{name}'. Choose one of: {', '.join(fields)}.")
+    current = doc.setdefault("deliverables", CommentedMap())
+    candidate = tracker.deliverables.model_dump() | {name: value}
+    try:
+        checked = Deliverables.model_validate(candidate)
+    except ValidationError as exc:
+        raise TrackerError(f"deliverables.{name}: {exc.errors()[0]['msg']}.") from exc
+    current[name] = getattr(checked, name)
+    buffer = io.StringIO()
+    _yaml().dump(doc, buffer)
+    updated = _parse(path, buffer.getvalue())[1]
+    _atomic_write(path, buffer.getvalue())
+    return updated
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
