@@ -100,7 +100,7 @@ def _service(name: str, resolve: Callable[[], str]) -> str:
 @pytest.fixture(scope="session")
 def pg_server_url() -> str:
     """URL of the PostgreSQL server (its ``postgres`` database); prefer ``database_url``."""
-    return _service("postgres", services.postgres_url)
+    return _service("postgres", services.checked_postgres_url)
 
 
 def _worker_id() -> str:
@@ -138,7 +138,7 @@ def database_url(make_database: Callable[..., str], request: pytest.FixtureReque
 @pytest.fixture(scope="session")
 def redis_server_url() -> str:
     """URL of the Redis server; prefer ``redis_url`` (an isolated, flushed database)."""
-    return _service("redis", services.redis_url)
+    return _service("redis", services.checked_redis_url)
 
 
 @pytest.fixture

@@ -118,9 +118,9 @@ def freeze_starters(week: Week) -> int:
 # --------------------------------------------------------------------------- the three proofs
 
 
-def prove_solution(week: Week) -> list[str]:
+def prove_solution(week: Week, run: Run | None = None) -> list[str]:
     """Problems with the reference solution (empty list = proven)."""
-    run = run_week(week, solutions_dir())
+    run = run or run_week(week, solutions_dir())
     if not run.outcomes:
         return [f"week {week.code}: no tests ran against solutions/.\n{run.output[-3000:]}"]
     failed = run.with_outcome("failed")
@@ -128,10 +128,10 @@ def prove_solution(week: Week) -> list[str]:
         [run.output[-6000:]] if failed else [])
 
 
-def prove_starter(week: Week) -> list[str]:
+def prove_starter(week: Week, reference: Run | None = None) -> list[str]:
     """Every test must fail on the pristine starter (skips allowed only where the solution skips)."""
     starter = run_week(week, labs_dir())
-    reference = run_week(week, solutions_dir())
+    reference = reference or run_week(week, solutions_dir())
     problems = []
     for name, outcome in sorted(reference.outcomes.items()):
         got = starter.outcomes.get(name, "missing")
@@ -179,9 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     problems: list[str] = []
     for week in chosen:
         print(f"week {week.code}: solution …", flush=True)
-        problems += prove_solution(week)
+        reference = run_week(week, solutions_dir())
+        problems += prove_solution(week, reference)
         print(f"week {week.code}: starter …", flush=True)
-        problems += prove_starter(week)
+        problems += prove_starter(week, reference)
         for mistake in week.mistakes:
             print(f"week {week.code}: mistake {mistake.name} …", flush=True)
             problems += prove_mistake(week, mistake)

@@ -239,6 +239,24 @@ def postgres_url() -> str:
     return os.environ.get("DATABASE_URL") or embedded_postgres_url()
 
 
+def checked_postgres_url() -> str:
+    """:func:`postgres_url`, after proving a connection works (for fixtures and ``doctor``)."""
+    import psycopg
+
+    url = postgres_url()
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        source = "DATABASE_URL" if os.environ.get("DATABASE_URL") else "the embedded server"
+        raise ServiceUnavailable(
+            f"PostgreSQL at {url} ({source}) does not answer: {str(exc).strip().splitlines()[0]}\n"
+            "  fix: start that server, or unset DATABASE_URL to use the embedded one "
+            "(`course services up`)."
+        ) from exc
+    return url
+
+
 def with_database(url: str, database: str) -> str:
     """``url`` pointed at another database on the same server."""
     base, _, rest = url.partition("://")
@@ -318,6 +336,23 @@ def embedded_redis_url(db: int = 0) -> str:
 def redis_url() -> str:
     """The Redis every lab, notebook and the anchor talk to (see module docstring)."""
     return os.environ.get("REDIS_URL") or embedded_redis_url()
+
+
+def checked_redis_url() -> str:
+    """:func:`redis_url`, after proving the server answers PING."""
+    import redis
+
+    url = redis_url()
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5) as client:
+            client.ping()
+    except redis.RedisError as exc:
+        source = "REDIS_URL" if os.environ.get("REDIS_URL") else "the embedded server"
+        raise ServiceUnavailable(
+            f"Redis at {url} ({source}) does not answer: {exc}\n"
+            "  fix: start that server, or unset REDIS_URL to use the embedded one (`course services up`)."
+        ) from exc
+    return url
 
 
 def _stop_redis() -> bool:

@@ -1,0 +1,262 @@
+"""``course`` — where you stand, what to do next, and the services your labs need.
+
+Every command answers in a few lines. Wrong input (an unknown week, a broken tracker.yaml, a
+service that will not start) gets one message saying what is wrong and how to fix it, and a
+non-zero exit — never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+
+from course import curriculum, progress, services, tracker
+from course.target import REPO_ROOT
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
+services_app = typer.Typer(help="Real PostgreSQL and Redis for labs, notebooks and the anchor.",
+                           no_args_is_help=True)
+app.add_typer(services_app, name="services")
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+WeekArg = Annotated[str, typer.Argument(help="week number, e.g. 05", show_default=False)]
+
+
+def friendly(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn the harness's known errors into one clear message and exit code 2."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (tracker.TrackerError, curriculum.CurriculumError, services.ServiceUnavailable,
+                LookupError) as exc:
+            err.print(f"[red]✗[/red] {exc}")
+            raise typer.Exit(2) from None
+
+    return run
+
+
+def _pytest(*args: str) -> int:
+    return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=REPO_ROOT).returncode
+
+
+# --------------------------------------------------------------------------- status & next
+
+
+def _bar(done: int, total: int) -> ProgressBar:
+    return ProgressBar(total=max(total, 1), completed=done, width=16)
+
+
+@app.command()
+@friendly
+def status() -> None:
+    """Progress per week, pace against your target date, and how much of the anchor is ready."""
+    state = tracker.load()
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    table.add_column("week")
+    table.add_column("topic")
+    table.add_column("labs", justify="right")
+    table.add_column("")
+    for week in curriculum.weeks():
+        if not week.has_lab:
+            table.add_row(week.code, week.title, "[dim]coming[/dim]", "")
+            continue
+        done = sum(state.passed(lab.id) for lab in week.labs)
+        mark = " ✓" if done == len(week.labs) else ""
+        table.add_row(week.code, week.title, f"{done}/{len(week.labs)}{mark}",
+                      _bar(done, len(week.labs)))
+    console.print(table)
+    passed, total = progress.labs_passed(state)
+    pace = progress.pace(state)
+    console.print(f"\n[bold]labs[/bold] {passed}/{total} passed · [bold]pace[/bold] {pace.summary}")
+    ready = progress.anchor_readiness(state)
+    pieces = "  ".join(f"{'✓' if ok else '·'} {title}" for _, title, ok in ready)
+    console.print(f"[bold]anchor[/bold] {sum(ok for *_, ok in ready)}/{len(ready)} ready: {pieces}")
+    console.print(f"[bold]next[/bold] {progress.next_step(state).command_line}")
+
+
+@app.command(name="next")
+@friendly
+def next_() -> None:
+    """The one thing to do next."""
+    console.print(progress.next_step(tracker.load()).command_line)
+
+
+@app.command()
+@friendly
+def start(serve: Annotated[bool, typer.Option(help="serve the course site on 127.0.0.1")] = True,
+          port: Annotated[int, typer.Option(help="port for the site")] = 8000) -> None:
+    """Create your tracker (once), check the services, show where you stand, serve the site."""
+    path = tracker.tracker_path()
+    created = not path.exists()
+    state = tracker.create(path)
+    if created:
+        console.print(f"Created {path.name}: start {state.start}, target {state.target} "
+                      "(edit the dates there if you like).")
+    with console.status("Starting PostgreSQL and Redis (first time: a few seconds) …"):
+        try:
+            for info in services.up():
+                console.print(f"  {info.name:<8} {info.url}  [dim]({info.source})[/dim]")
+        except services.ServiceUnavailable as exc:
+            err.print(f"[yellow]![/yellow] {exc}\n  Labs that need it will say so; `course doctor` helps.")
+    status()
+    if serve:
+        console.print(f"\nThe course site: http://127.0.0.1:{port}  (Ctrl+C stops it)")
+        subprocess.run([sys.executable, "-m", "mkdocs", "serve", "--dev-addr", f"127.0.0.1:{port}",
+                        "--quiet"], cwd=REPO_ROOT)
+
+
+# --------------------------------------------------------------------------- labs
+
+
+@app.command()
+@friendly
+def check(week: Annotated[str | None, typer.Argument(help="week number, e.g. 05")] = None,
+          all_weeks: Annotated[bool, typer.Option("--all", help="re-verify every week")] = False
+          ) -> None:
+    """Run a week's lab tests on your code and record the result (``--all``: every week)."""
+    if all_weeks == (week is not None):
+        raise LookupError("Say which week (`course check 05`) or `course check --all`.")
+    chosen = [w for w in curriculum.weeks() if w.has_lab] if all_weeks else [curriculum.week(week)]
+    failing = [w.code for w in chosen if not w.has_lab or _pytest(f"weeks/{w.code}", "-q") != 0]
+    if failing:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def hint(week: WeekArg,
+         test: Annotated[str | None, typer.Argument(help="part of a test name")] = None) -> None:
+    """Hints for a week's tests — the common mistakes and where to look."""
+    chosen = curriculum.week(week)
+    hints = dict(chosen.hints)
+    for mistake in chosen.mistakes:
+        hints.setdefault(mistake.fails, mistake.hint)
+    shown = {name: text for name, text in hints.items() if not test or test in name}
+    if not shown:
+        what = f"matching '{test}'" if test else "yet"
+        console.print(f"No hints for week {chosen.code} {what}. "
+                      f"The lesson: weeks/{chosen.folder.name}/README.md")
+        return
+    for name, text in shown.items():
+        console.print(f"[bold]{name}[/bold]\n  {text.strip()}\n")
+
+
+@app.command()
+@friendly
+def watch(week: WeekArg) -> None:
+    """Re-run a week's tests every time you save one of its lab files."""
+    from watchfiles import watch as watch_files
+
+    chosen = curriculum.week(week)
+    if not chosen.package:
+        raise LookupError(f"Week {chosen.code} has no lab yet.")
+    folder = REPO_ROOT / "labs" / chosen.package
+    console.print(f"Watching {folder.relative_to(REPO_ROOT)} — save a file to re-run; Ctrl+C stops.")
+    _pytest(f"weeks/{chosen.code}", "-q")
+    for _ in watch_files(folder, chosen.folder):
+        console.rule(dt.datetime.now().strftime("%H:%M:%S"))
+        _pytest(f"weeks/{chosen.code}", "-q")
+
+
+@app.command()
+@friendly
+def deliverable(name: Annotated[str, typer.Argument(help="public_url, resume, design_stories or dsa_solved")],
+                value: Annotated[str, typer.Argument(help="the new value")]) -> None:
+    """Mark a deliverable no test can check (your public URL, resume, design stories, DSA count)."""
+    updated = tracker.set_deliverable(name, value)
+    console.print(f"✓ {name} = {getattr(updated.deliverables, name)!r}")
+
+
+# --------------------------------------------------------------------------- environment
+
+
+@app.command()
+def doctor() -> None:
+    """Check Python, services, ports, disk and tracker.yaml — each problem with its fix."""
+    problems = 0
+
+    def report(ok: bool, what: str, fix: str = "") -> None:
+        nonlocal problems
+        problems += not ok
+        console.print(f"{'[green]✓[/green]' if ok else '[red]✗[/red]'} {what}"
+                      + (f"\n    fix: {fix}" if fix and not ok else ""))
+
+    version = ".".join(map(str, sys.version_info[:3]))
+    report(sys.version_info >= (3, 11), f"Python {version}", "install Python 3.11 or newer")
+    report(sys.prefix != sys.base_prefix, f"virtual environment {sys.prefix}",
+           "run `make start`, which creates .venv and installs the course")
+    free_gb = shutil.disk_usage(services.state_dir()).free / 2**30
+    report(free_gb > 2, f"{free_gb:.1f} GiB free for service data in {services.state_dir()}",
+           "free some disk, or set COURSE_HOME to a folder on a bigger disk")
+    for name, resolve in (("PostgreSQL", services.checked_postgres_url),
+                          ("Redis", services.checked_redis_url)):
+        try:
+            report(True, f"{name} answers at {resolve()}")
+        except services.ServiceUnavailable as exc:
+            report(False, f"{name}: {exc}")
+    try:
+        tracker.load()
+        report(True, f"{tracker.tracker_path().name} is valid")
+    except tracker.TrackerError as exc:
+        report(False, str(exc), "fix the line named above; `git diff tracker.yaml` shows your edits")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    console.print(f"{'✓' if chromium else '·'} headless Chromium "
+                  f"{'found' if chromium else 'not found (optional: only the site check uses it)'}")
+    docker = bool(shutil.which("docker")) and subprocess.run(
+        ["docker", "info"], capture_output=True).returncode == 0
+    console.print(f"{'✓' if docker else '·'} Docker engine "
+                  f"{'answers' if docker else 'not running (optional: week 06 skips the image build)'}")
+    raise typer.Exit(1 if problems else 0)
+
+
+@services_app.command("up")
+@friendly
+def services_up() -> None:
+    """Start (or find) PostgreSQL and Redis and print their URLs."""
+    for info in services.up():
+        console.print(f"{info.name:<8} {info.url}  [dim]({info.source})[/dim]")
+
+
+@services_app.command("down")
+@friendly
+def services_down(wipe: Annotated[bool, typer.Option(help="also delete their data")] = False) -> None:
+    """Stop the embedded servers (services from DATABASE_URL/REDIS_URL are not touched)."""
+    stopped = services.down(wipe=wipe)
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@services_app.command("status")
+@friendly
+def services_status() -> None:
+    """Where each service comes from and its URL (starts nothing)."""
+    for info in services.status():
+        console.print(f"{info.name:<8} {info.url or '-':<44} {info.source} {info.detail}")
+    console.print("[dim]notebooks and the anchor read these from DATABASE_URL / REDIS_URL "
+                  "or course.services[/dim]")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,69 @@
+"""The repository's shape: sixteen weeks, each lab wired to real files."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from course import curriculum
+from course.target import REPO_ROOT
+
+WEEKS = curriculum.weeks()
+LAB_WEEKS = [w for w in WEEKS if w.has_lab]
+
+
+def test_all_sixteen_weeks_are_present_in_order() -> None:
+    assert [w.number for w in WEEKS] == list(range(1, 17))
+
+
+def test_lab_ids_are_unique() -> None:
+    ids = [lab.id for _, lab in curriculum.all_labs()]
+    assert len(ids) == len(set(ids))
+
+
+def test_anchor_milestones_are_known() -> None:
+    for _, lab in curriculum.all_labs():
+        assert set(lab.anchor) <= set(curriculum.ANCHOR_MILESTONES), lab.id
+
+
+@pytest.mark.parametrize("week", WEEKS, ids=lambda w: w.code)
+def test_every_week_has_a_lesson_with_a_title(week: curriculum.Week) -> None:
+    first_line = (week.folder / "README.md").read_text().splitlines()[0]
+    assert first_line.startswith(f"# Week {week.code}"), first_line
+
+
+@pytest.mark.parametrize("week", LAB_WEEKS, ids=lambda w: w.code)
+def test_lab_files_tests_hints_and_mistakes_exist(week: curriculum.Week) -> None:
+    assert week.package, f"week {week.code} has labs but no package"
+    for lab in week.labs:
+        assert (week.folder / lab.tests).is_file(), lab.tests
+        for name in lab.files:
+            assert (REPO_ROOT / "labs" / week.package / name).exists(), name
+            assert (REPO_ROOT / "solutions" / week.package / name).exists(), name
+    tests_named = [*week.hints, *(m.fails for m in week.mistakes)]
+    for test_id in tests_named:
+        test_file, _, test_name = test_id.partition("::")
+        source = (week.folder / test_file).read_text()
+        assert f"def {test_name.split('[')[0]}(" in source, f"{test_id} names no test"
+    for mistake in week.mistakes:
+        assert (REPO_ROOT / "solutions" / week.package / "mistakes" / f"{mistake.name}.py").is_file()
+        assert (REPO_ROOT / "solutions" / week.package / mistake.replaces).is_file(), mistake.replaces
+    assert week.notebook.is_file(), f"week {week.code} has no notebook at {week.notebook}"
+
+
+@pytest.mark.parametrize("week", LAB_WEEKS, ids=lambda w: w.code)
+def test_starter_modules_import_cleanly(week: curriculum.Week) -> None:
+    """A learner's first run must fail on NotImplementedError, not on an import error."""
+    for path in sorted((REPO_ROOT / "labs" / week.package).rglob("*.py")):
+        relative = path.relative_to(REPO_ROOT / "labs").with_suffix("")
+        if relative.name == "__init__" or "alembic" in relative.parts:
+            continue
+        importlib.import_module("labs." + ".".join(relative.parts))
+
+
+def test_an_unknown_week_names_the_valid_range() -> None:
+    with pytest.raises(LookupError, match="weeks run from 01 to 16"):
+        curriculum.week("17")
+    with pytest.raises(LookupError):
+        curriculum.week("five")
