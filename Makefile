@@ -9,7 +9,7 @@ start: setup            ## set up (once) and start: your status, your next step,
 	@$(BIN)/course start
 
 test: setup             ## the course's full proof suite
-	@$(BIN)/python -m pytest tests
+	@$(BIN)/python -m pytest tests -n 2 --dist loadgroup
 
 setup: $(VENV)/.installed
 

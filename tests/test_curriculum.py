@@ -67,3 +67,14 @@ def test_an_unknown_week_names_the_valid_range() -> None:
         curriculum.week("17")
     with pytest.raises(LookupError):
         curriculum.week("five")
+
+
+def test_the_readme_map_lists_every_week() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    missing = [w.folder.name for w in WEEKS if f"(weeks/{w.folder.name})" not in readme]
+    assert not missing, f"README.md's map is missing {missing}"
+
+
+def test_the_readme_opens_with_the_two_commands() -> None:
+    block = (REPO_ROOT / "README.md").read_text().split("```bash\n", 1)[1].split("```", 1)[0]
+    assert [line.split("#")[0].strip() for line in block.strip().splitlines()] == ["make start", "make test"]
