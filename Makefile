@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 	@echo "Set up. Your course command is $(BIN)/course (or activate: . $(BIN)/activate)."
 
 docs: setup             ## build the site into site/ (strict)
-	@$(BIN)/mkdocs build --strict
+	@NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lint: setup
 	@$(BIN)/ruff check course labs solutions weeks tests

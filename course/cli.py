@@ -120,7 +120,7 @@ def start(serve: Annotated[bool, typer.Option(help="serve the course site on 127
     if serve:
         console.print(f"\nThe course site: http://127.0.0.1:{port}  (Ctrl+C stops it)")
         subprocess.run([sys.executable, "-m", "mkdocs", "serve", "--dev-addr", f"127.0.0.1:{port}",
-                        "--quiet"], cwd=REPO_ROOT)
+                        "--quiet"], cwd=REPO_ROOT, env=os.environ | {"NO_MKDOCS_2_WARNING": "1"})
 
 
 # --------------------------------------------------------------------------- labs
