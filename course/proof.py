@@ -142,9 +142,16 @@ def prove_starter(week: Week, reference: Run | None = None) -> list[str]:
     return problems
 
 
+def mistake_file(week: Week, mistake: Mistake) -> Path:
+    """``mistakes/<name>`` with the replaced file's kind: ``.py``, ``.yaml``, or ``.Dockerfile``."""
+    replaced = Path(mistake.replaces)
+    suffix = replaced.suffix or f".{replaced.name}"
+    return solutions_dir() / (week.package or "") / "mistakes" / f"{mistake.name}{suffix}"
+
+
 def prove_mistake(week: Week, mistake: Mistake) -> list[str]:
     """The mistake, swapped into a copy of the solution, must fail the test it is named for."""
-    source = solutions_dir() / (week.package or "") / "mistakes" / f"{mistake.name}.py"
+    source = mistake_file(week, mistake)
     if not source.exists():
         return [f"week {week.code}: mistake file {source.relative_to(REPO_ROOT)} is missing"]
     with tempfile.TemporaryDirectory() as tmp:

@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-from course import curriculum
+from course import curriculum, proof
 from course.target import REPO_ROOT
 
 WEEKS = curriculum.weeks()
@@ -47,7 +47,7 @@ def test_lab_files_tests_hints_and_mistakes_exist(week: curriculum.Week) -> None
         source = (week.folder / test_file).read_text()
         assert f"def {test_name.split('[')[0]}(" in source, f"{test_id} names no test"
     for mistake in week.mistakes:
-        assert (REPO_ROOT / "solutions" / week.package / "mistakes" / f"{mistake.name}.py").is_file()
+        assert proof.mistake_file(week, mistake).is_file(), mistake.name
         assert (REPO_ROOT / "solutions" / week.package / mistake.replaces).is_file(), mistake.replaces
     assert week.notebook.is_file(), f"week {week.code} has no notebook at {week.notebook}"
 
