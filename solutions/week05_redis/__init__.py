@@ -1,0 +1,1 @@
+"""Week 05 — Redis: cache-aside, locks, idempotency keys, rate limiters and pub/sub."""

@@ -1,0 +1,71 @@
+"""MISTAKE no_jitter — every key gets exactly the same TTL.
+
+Keys filled together (a warm-up, a deploy, one busy minute) all expire in the same
+millisecond and miss together: a synchronized stampede on the source of truth.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from .lock import RedisLock
+
+
+class Cache:
+    """JSON values cached under ``{namespace}:{key}`` for ``ttl`` seconds, ±``jitter`` (a fraction)."""
+
+    def __init__(self, client: redis.Redis, *, namespace: str = "cache", ttl: float = 300.0,
+                 jitter: float = 0.1, lock_ttl: float = 10.0, wait_timeout: float = 10.0,
+                 poll_interval: float = 0.01) -> None:
+        if not 0 <= jitter < 1:
+            raise ValueError("jitter is a fraction of the TTL, in [0, 1)")
+        self.client = client
+        self.namespace = namespace
+        self.ttl = ttl
+        self.jitter = jitter
+        self.lock_ttl = lock_ttl
+        self.wait_timeout = wait_timeout
+        self.poll_interval = poll_interval
+
+    def key_for(self, key: str) -> str:
+        """The Redis key that holds ``key``'s cached value."""
+        return f"{self.namespace}:{key}"
+
+    def ttl_ms(self) -> int:
+        """A TTL drawn uniformly from ``ttl × [1 - jitter, 1 + jitter]``, in milliseconds."""
+        return max(1, round(self.ttl * 1000))  # MISTAKE: the jitter setting is ignored
+
+    def get_or_load(self, key: str, loader: Callable[[], Any]) -> Any:
+        """The cached value for ``key``; on a miss exactly one caller runs ``loader``."""
+        cache_key = self.key_for(key)
+        lock = RedisLock(self.client, f"{cache_key}:lock", self.lock_ttl)
+        deadline = time.monotonic() + self.wait_timeout
+        while True:
+            cached = self.client.get(cache_key)
+            if cached is not None:
+                return json.loads(cached)
+            if lock.acquire():
+                try:
+                    # The previous holder may have filled the key between our GET and our SET NX.
+                    cached = self.client.get(cache_key)
+                    if cached is not None:
+                        return json.loads(cached)
+                    value = loader()
+                    self.client.set(cache_key, json.dumps(value), px=self.ttl_ms())
+                    return value
+                finally:
+                    lock.release()
+            if time.monotonic() >= deadline:
+                # The holder is stuck. The cache is an optimisation, never the reason a request
+                # fails: load for ourselves and let the holder write the key.
+                return loader()
+            time.sleep(self.poll_interval)
+
+    def invalidate(self, key: str) -> None:
+        """Drop ``key`` so the next read loads fresh data (call it after writing the source)."""
+        self.client.delete(self.key_for(key))

@@ -1,0 +1,145 @@
+"""Lab redis/idempotency — Idempotency-Key semantics as payment APIs define them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+import redis
+
+from labs.week05_redis.idempotency import (
+    IdempotencyConflict,
+    IdempotencyStore,
+    RequestInProgress,
+    StoredResponse,
+)
+
+LESSON = "weeks/05-redis/README.md"
+
+
+class ChargeHandler:
+    """The endpoint's real work: 'charge the card', counted so a test can see double charges."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.executions = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> StoredResponse:
+        with self._lock:
+            self.executions += 1
+            number = self.executions
+        time.sleep(self.delay)
+        return StoredResponse(201, {"charge": f"ch_{number}", "amount": 500})
+
+
+def test_same_key_same_body_replays_the_stored_response(redis_client: redis.Redis) -> None:
+    store = IdempotencyStore(redis_client)
+    handler = ChargeHandler()
+
+    first = store.execute("key-1", {"amount": 500, "currency": "eur"}, handler)
+    # The retry serialises the same body with another key order: still the same request.
+    again = store.execute("key-1", {"currency": "eur", "amount": 500}, handler)
+
+    assert handler.executions == 1, (
+        f"expected the retry to be answered from the store; the handler ran {handler.executions} "
+        f"times — a double charge. See {LESSON}, section 'Idempotency keys'.")
+    assert (again.status, again.body) == (first.status, first.body) == (201, {"charge": "ch_1",
+                                                                              "amount": 500}), (
+        f"expected the replay to carry the first status and body (201, ch_1); "
+        f"got {again.status} {again.body}")
+    assert again.replayed and not first.replayed, (
+        f"expected replayed=True only on the replay (Stripe's Idempotent-Replayed header); "
+        f"got first={first.replayed}, again={again.replayed}")
+
+
+def test_same_key_different_body_is_a_conflict(redis_client: redis.Redis) -> None:
+    store = IdempotencyStore(redis_client)
+    handler = ChargeHandler()
+    store.execute("key-2", {"amount": 500}, handler)
+
+    with pytest.raises(IdempotencyConflict) as raised:
+        store.execute("key-2", {"amount": 9_900}, handler)
+
+    assert handler.executions == 1, (
+        f"expected the conflicting request not to run; the handler ran {handler.executions} times")
+    assert raised.value.status == 422, f"expected HTTP 422 semantics; got {raised.value.status}"
+
+
+def test_concurrent_duplicates_execute_exactly_once(redis_client: redis.Redis) -> None:
+    store = IdempotencyStore(redis_client)
+    handler = ChargeHandler(delay=0.3)
+    barrier = threading.Barrier(12)
+    outcomes: list[Any] = []
+
+    def client_retry() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(store.execute("key-3", {"amount": 500}, handler))
+        except Exception as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=client_retry) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert handler.executions == 1, (
+        f"expected 12 simultaneous requests with one key to execute once; the handler ran "
+        f"{handler.executions} times. Checking for the key and then writing it is two steps — "
+        f"claim it atomically with SET NX. See {LESSON}, section 'Idempotency keys'.")
+    unexpected = [o for o in outcomes
+                  if not isinstance(o, (StoredResponse, RequestInProgress))]
+    assert not unexpected, (
+        f"expected each duplicate to get the stored response or a 409 RequestInProgress; "
+        f"got {unexpected[:3]}")
+    answered = [o for o in outcomes if isinstance(o, StoredResponse)]
+    assert answered and all(o.body == {"charge": "ch_1", "amount": 500} for o in answered), (
+        f"expected the single execution's response; got {answered[:3]}")
+    in_progress = [o for o in outcomes if isinstance(o, RequestInProgress)]
+    assert all(o.status == 409 for o in in_progress), "expected RequestInProgress.status == 409"
+
+
+def test_keys_expire(redis_client: redis.Redis) -> None:
+    store = IdempotencyStore(redis_client, ttl=0.4)
+    handler = ChargeHandler()
+    store.execute("key-4", {"amount": 500}, handler)
+
+    without_ttl = [k for k in redis_client.scan_iter() if redis_client.pttl(k) < 0]
+    assert not without_ttl, (
+        f"expected every stored idempotency record to expire; these never do: {without_ttl}")
+    time.sleep(0.8)
+    response = store.execute("key-4", {"amount": 700}, handler)
+
+    assert handler.executions == 2 and not response.replayed, (
+        f"expected the key to be forgotten after its 0.4 s TTL and the new request to run; "
+        f"handler ran {handler.executions} times, replayed={response.replayed}")
+
+
+def test_a_failed_handler_can_be_retried(redis_client: redis.Redis) -> None:
+    store = IdempotencyStore(redis_client)
+
+    def crash() -> StoredResponse:
+        raise TimeoutError("payment provider timed out")
+
+    with pytest.raises(TimeoutError):
+        store.execute("key-5", {"amount": 500}, crash)
+    handler = ChargeHandler()
+    response = store.execute("key-5", {"amount": 500}, handler)
+
+    assert handler.executions == 1 and response.status == 201, (
+        f"expected a retry after an exception to execute (nothing was stored); got "
+        f"executions={handler.executions}, response={response}. Release the claim when the "
+        f"handler raises, or the key is stuck 'in progress'.")
+
+
+def test_different_keys_are_independent(redis_client: redis.Redis) -> None:
+    store = IdempotencyStore(redis_client)
+    handler = ChargeHandler()
+    a = store.execute("key-a", {"amount": 500}, handler)
+    b = store.execute("key-b", {"amount": 500}, handler)
+    assert handler.executions == 2 and a.body != b.body, (
+        f"expected two keys to be two requests; handler ran {handler.executions} times")
