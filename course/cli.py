@@ -170,10 +170,10 @@ def watch(week: WeekArg) -> None:
         raise LookupError(f"Week {chosen.code} has no lab yet.")
     folder = REPO_ROOT / "labs" / chosen.package
     console.print(f"Watching {folder.relative_to(REPO_ROOT)} — save a file to re-run; Ctrl+C stops.")
-    _pytest(f"weeks/{chosen.code}", "-q")
+    _pytest(f"weeks/{chosen.code}", "-q", "--tb=line")
     for _ in watch_files(folder, chosen.folder):
         console.rule(dt.datetime.now().strftime("%H:%M:%S"))
-        _pytest(f"weeks/{chosen.code}", "-q")
+        _pytest(f"weeks/{chosen.code}", "-q", "--tb=line")
 
 
 @app.command()

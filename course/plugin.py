@@ -11,6 +11,7 @@ It gives the lab contract its shape:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -78,6 +79,28 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 def _in_course(config: pytest.Config) -> bool:
     return Path(config.rootpath) == REPO_ROOT
+
+
+# --------------------------------------------------------------------------- starter failures
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A starter's ``NotImplementedError`` is one line: which function, and where the lesson is.
+
+    Thirty identical tracebacks teach nothing; "not written yet: cache.py:41 get_or_load —
+    see README §3" says exactly where to start.
+    """
+    report = yield
+    excinfo = call.excinfo
+    if report.failed and excinfo is not None and excinfo.errisinstance(NotImplementedError):
+        entry = excinfo.traceback[-1]
+        where = Path(str(entry.path))
+        with contextlib.suppress(ValueError):
+            where = where.relative_to(REPO_ROOT)
+        report.longrepr = (f"not written yet: {where}:{entry.lineno + 1} {entry.name}() — "
+                           f"{excinfo.value}")
+    return report
 
 
 # --------------------------------------------------------------------------- service fixtures

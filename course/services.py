@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import importlib.util
 import json
 import os
@@ -400,7 +401,7 @@ def ensure_template(server_url: str, name: str, build: Callable[[str], None]) ->
     import psycopg
     from psycopg import sql
 
-    lock_key = int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "big") & 0x7FFF_FFFF_FFFF_FFFF
+    lock_key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (lock_key,))
         try:

@@ -1,0 +1,1 @@
+"""Week 03 — Postgres indexes and query planning (reference solution)."""
