@@ -1,0 +1,1 @@
+"""Week 04 lab: transfers, migrations and keyset pagination. `pytest weeks/04` tests this package."""

@@ -1,0 +1,169 @@
+"""Lab: pagination — an opaque keyset cursor over 60 000 events, newest first.
+
+The events share timestamps (four per second) and their ids are not in time order, so only a
+cursor on the full key ``(created_at, id)`` walks them without gaps or duplicates.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import Counter
+from collections.abc import Callable
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from labs.week04_postgres_transactions.pagination import InvalidCursor, list_events
+
+Connect = Callable[[], psycopg.Connection]
+LESSON = "weeks/04-postgres-transactions/README.md"
+ROWS = 60_000
+SCHEMA = "pagination"  # its own schema: the migrations lab wipes `public` between its tests
+SEARCH_PATH = f"-c search_path={SCHEMA}"
+ORDER = "ORDER BY created_at DESC, id DESC"
+
+
+@pytest.fixture(scope="module")
+def session_options(lab_database_url: str) -> str:
+    """Build ``events`` once for this module; every connection then finds it on its search_path."""
+    with psycopg.connect(lab_database_url, autocommit=True, options=SEARCH_PATH) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+        conn.execute(f"CREATE SCHEMA {SCHEMA}")
+        conn.execute("CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+                     " created_at timestamptz NOT NULL, kind text NOT NULL)")
+        # i * 7919 mod ROWS scatters the timestamps over the ids; / 4 gives four rows per second.
+        conn.execute(
+            "INSERT INTO events (created_at, kind) SELECT timestamptz '2025-01-01 00:00:00+00'"
+            " + ((i * 7919) %% %s / 4) * interval '1 second', (ARRAY['signup','order','refund'])[i %% 3 + 1]"
+            " FROM generate_series(1, %s) AS i", (ROWS, ROWS))
+        conn.execute("CREATE INDEX events_created_at_id ON events (created_at, id)")
+        conn.execute("VACUUM ANALYZE events")
+    return SEARCH_PATH
+
+
+def _ids(conn: psycopg.Connection) -> list[int]:
+    return [row[0] for row in conn.execute(f"SELECT id FROM events {ORDER}")]
+
+
+def _walk(conn: psycopg.Connection, limit: int, between_pages: Callable[[], None] | None = None,
+          max_pages: int = 2000) -> list[int]:
+    ids: list[int] = []
+    cursor = None
+    for _ in range(max_pages):
+        page = list_events(conn, limit=limit, cursor=cursor)
+        assert len(page.items) <= limit, f"expected at most {limit} items per page; got {len(page.items)}"
+        ids += [event.id for event in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            return ids
+        if between_pages:
+            between_pages()
+    pytest.fail(f"expected the walk to end (next_cursor None) within {max_pages} pages; it did not")
+
+
+def test_first_page_is_the_newest_events(connect: Connect) -> None:
+    conn = connect()
+    page = list_events(conn, limit=10)
+    want = _ids(conn)[:10]
+    got = [event.id for event in page.items]
+    assert got == want, (f"expected the 10 newest ids ({ORDER}) {want}; got {got}. "
+                         f"See '6. Keyset pagination' in {LESSON}.")
+    assert isinstance(page.next_cursor, str) and page.next_cursor, (
+        f"expected a next_cursor string on a page that is not the last; got {page.next_cursor!r}")
+
+
+def test_walks_every_row_exactly_once(connect: Connect) -> None:
+    conn = connect()
+    want = _ids(conn)
+    got = _walk(conn, limit=997)  # 997 is prime: pages end in the middle of a shared timestamp
+    duplicates = [i for i, n in Counter(got).items() if n > 1]
+    missing = set(want) - set(got)
+    assert not duplicates and not missing, (
+        f"expected each of {len(want)} events exactly once; got {len(got)} items with "
+        f"{len(duplicates)} duplicated and {len(missing)} missing ids. Rows share created_at: "
+        f"the cursor needs the tie-breaker too — WHERE (created_at, id) < (%s, %s). "
+        f"See '6. Keyset pagination' in {LESSON}.")
+    assert got == want, f"expected the events in {ORDER} order; the walk returned them out of order"
+
+
+def test_pages_stay_stable_while_rows_are_inserted(connect: Connect) -> None:
+    conn, writer = connect(), connect()
+    before = set(_ids(conn))
+
+    def insert_some() -> None:
+        # A newer event (lands on page 1) and an old one (lands behind the reader) per page turn.
+        writer.execute("INSERT INTO events (created_at, kind) VALUES (now(), 'signup'),"
+                       " (timestamptz '2025-01-01 00:00:00+00' + random() * interval '4 hours', 'order')")
+
+    try:
+        got = _walk(conn, limit=1000, between_pages=insert_some)
+    finally:
+        writer.execute("DELETE FROM events WHERE id > %s", (ROWS,))
+    duplicates = [i for i, n in Counter(got).items() if n > 1]
+    missing = before - set(got)
+    assert not duplicates and not missing, (
+        f"expected every event that existed before the walk exactly once while another connection "
+        f"inserted rows between page requests; got {len(duplicates)} duplicated and {len(missing)} "
+        f"missing ids. An OFFSET cursor shifts when rows are inserted ahead of it; a keyset cursor "
+        f"(the last row's key) does not. See '6. Keyset pagination' in {LESSON}.")
+
+
+@pytest.mark.parametrize("tampered", [
+    "not a cursor!",
+    "eyJ",                                                           # truncated base64
+    base64.urlsafe_b64encode(b"\xff\xfe binary").decode(),            # not UTF-8 / JSON
+    base64.urlsafe_b64encode(b'{"offset": 100}').decode(),           # a different kind of cursor
+    base64.urlsafe_b64encode(json.dumps(["yesterday", 5]).encode()).decode(),
+    base64.urlsafe_b64encode(json.dumps(["2025-01-01T00:00:00+00:00", "5; DROP"]).encode()).decode(),
+], ids=["garbage", "truncated", "binary", "foreign", "bad-time", "bad-id"])
+def test_a_tampered_cursor_is_a_clear_error(connect: Connect, tampered: str) -> None:
+    conn = connect()
+    with pytest.raises(InvalidCursor) as caught:
+        list_events(conn, limit=10, cursor=tampered)
+    assert "cursor" in str(caught.value).lower(), (
+        f"expected the InvalidCursor message to say what was wrong with the cursor; got {caught.value!r}")
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE, (
+        "expected a bad cursor to be refused before any query runs (connection idle); got "
+        f"{conn.info.transaction_status.name}")
+
+
+def _server_ms(conn: psycopg.Connection, query: str | sql.Composable, params: object,
+               repeats: int = 5) -> float:
+    """Best-of-``repeats`` server-side execution time of ``query`` from EXPLAIN ANALYZE."""
+    prefix = "EXPLAIN (ANALYZE, FORMAT JSON) "
+    statement = prefix + query if isinstance(query, str) else sql.Composed([sql.SQL(prefix), query])
+    times = [conn.execute(statement, params).fetchone()[0][0]["Execution Time"] for _ in range(repeats)]
+    return min(times)
+
+
+def test_a_deep_keyset_page_is_far_cheaper_than_offset(lab_database_url: str, session_options: str) -> None:
+    recorded: list[tuple[str | sql.Composable, object]] = []
+
+    class RecordingCursor(psycopg.Cursor):
+        def execute(self, query, params=None, **kwargs):  # type: ignore[override]
+            recorded.append((query, params))
+            return super().execute(query, params, **kwargs)
+
+    depth, limit = 45_000, 50
+    with psycopg.connect(lab_database_url, autocommit=True, options=session_options,
+                         cursor_factory=RecordingCursor) as conn:
+        cursor = None
+        for _ in range(depth // 1000):
+            cursor = list_events(conn, limit=1000, cursor=cursor).next_cursor
+        recorded.clear()
+        page = list_events(conn, limit=limit, cursor=cursor)
+        deep_queries = list(recorded)
+        with psycopg.connect(lab_database_url, autocommit=True, options=session_options) as plain:
+            offset_sql = f"SELECT id, created_at, kind FROM events {ORDER} OFFSET %s LIMIT %s"
+            want = [row[0] for row in plain.execute(offset_sql, (depth, limit))]
+            assert [event.id for event in page.items] == want, (
+                f"expected the page after {depth} rows to hold the same ids as OFFSET {depth}; it did not")
+            offset_ms = _server_ms(plain, offset_sql, (depth, limit + 1))
+            keyset_ms = sum(_server_ms(plain, query, params) for query, params in deep_queries)
+    assert keyset_ms * 10 <= offset_ms, (
+        f"expected the page {depth} rows deep to cost at most a tenth of OFFSET {depth} on the server; "
+        f"got {keyset_ms:.3f} ms for your queries vs {offset_ms:.3f} ms for OFFSET (EXPLAIN ANALYZE, "
+        f"best of 5). OFFSET reads and discards every skipped row; a keyset condition starts at the "
+        f"cursor in the index. See '7. Offset vs keyset cost' in {LESSON}.")
