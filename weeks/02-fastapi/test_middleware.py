@@ -1,0 +1,101 @@
+"""Lab fastapi/middleware — a request id, a timing header and one access-log line per request.
+
+The middleware sees every request, even ones no route matches, so the tests use a 404 and a
+401 as well as a 200. They add a probe route of their own to check that log records written
+*inside* the request carry its id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+import pytest
+
+LESSON = "weeks/02-fastapi/README.md, section 'Middleware'"
+ACCESS_LOGGER = "week02.access"
+
+
+@pytest.fixture
+def probe_app(app):
+    """The service's app plus ``GET /_probe``, a sync route that logs one line (threadpool)."""
+
+    def probe() -> dict[str, str]:
+        logging.getLogger("week02.probe").info("inside the probe endpoint")
+        return {"ok": "yes"}
+
+    app.add_api_route("/_probe", probe, methods=["GET"])
+    return app
+
+
+def test_incoming_request_id_is_echoed(client) -> None:
+    response = client.get("/nowhere", headers={"X-Request-ID": "req-7f3a.42"})
+    assert response.headers.get("x-request-id") == "req-7f3a.42", (
+        f"expected the client's X-Request-ID to come back unchanged (so a trace spans services); "
+        f"got {response.headers.get('x-request-id')!r}; look at {LESSON}")
+
+
+def test_request_id_is_generated_when_absent(client) -> None:
+    first = client.get("/nowhere").headers.get("x-request-id")
+    second = client.get("/nowhere").headers.get("x-request-id")
+    assert first and second, f"expected an X-Request-ID on every response; got {first!r}, {second!r}"
+    assert first != second, f"expected a fresh id per request; both were {first!r}"
+
+
+@pytest.mark.parametrize("hostile", ["x" * 400, "abc def", 'id"; DROP TABLE users;--'])
+def test_unsafe_request_ids_are_replaced(client, hostile: str) -> None:
+    got = client.get("/nowhere", headers={"X-Request-ID": hostile}).headers.get("x-request-id")
+    assert got and got != hostile, (
+        f"a client sent X-Request-ID {hostile[:40]!r} and it was accepted as is ({got!r}); an id "
+        f"from outside lands in your logs — accept only short [A-Za-z0-9._:-] ids, else generate "
+        f"one; look at {LESSON}")
+
+
+def test_timing_header_reports_the_server_time(client) -> None:
+    started = time.perf_counter()
+    response = client.get("/nowhere")
+    wall_ms = (time.perf_counter() - started) * 1000
+    server_timing = response.headers.get("server-timing", "")
+    match = re.search(r"dur=([0-9.]+)", server_timing)
+    if match is None and "x-process-time" in response.headers:
+        value_ms = float(response.headers["x-process-time"]) * 1000  # the header is in seconds
+    else:
+        assert match, (f"expected `Server-Timing: app;dur=<ms>` (or X-Process-Time) on every response; "
+                       f"got headers {dict(response.headers)}; look at {LESSON}")
+        value_ms = float(match.group(1))
+    assert 0 <= value_ms <= wall_ms + 1, (
+        f"the server says it took {value_ms:.1f} ms, but the whole round trip took {wall_ms:.1f} ms; "
+        "measure with time.perf_counter() from when the request enters the middleware")
+
+
+def test_one_access_log_line_per_request(client, caplog) -> None:
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    sent = [("GET", "/nowhere", 404, "acc-1"), ("GET", "/me", 401, "acc-2"),
+            ("POST", "/token", 422, "acc-3")]
+    for method, path, _, request_id in sent:
+        client.request(method, path, headers={"X-Request-ID": request_id})
+    records = [r for r in caplog.records if r.name == ACCESS_LOGGER]
+    assert len(records) == len(sent), (
+        f"expected exactly one record on logger {ACCESS_LOGGER!r} per request ({len(sent)}); got "
+        f"{len(records)}: {[r.getMessage() for r in records]}; look at {LESSON}")
+    for record, (method, path, status, request_id) in zip(records, sent, strict=True):
+        fields = {key: getattr(record, key, None) for key in
+                  ("method", "path", "status", "request_id", "duration_ms")}
+        expected = {"method": method, "path": path, "status": status, "request_id": request_id}
+        assert {k: fields[k] for k in expected} == expected, (
+            f"expected the access record to carry (as `extra=` attributes) {expected}; got {fields}")
+        assert isinstance(fields["duration_ms"], int | float), (
+            f"expected a numeric duration_ms on the access record; got {fields['duration_ms']!r}")
+
+
+def test_log_records_inside_a_request_carry_its_id(probe_app, client, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    response = client.get("/_probe", headers={"X-Request-ID": "probe-123"})
+    assert response.status_code == 200, f"the probe route failed: {response.status_code} {response.text}"
+    inside = [r for r in caplog.records if r.name == "week02.probe"]
+    assert inside, "the probe endpoint's log record was not captured"
+    got = getattr(inside[0], "request_id", None)
+    assert got == "probe-123", (
+        f"a log record written inside the request has request_id={got!r}; expected 'probe-123'. "
+        f"Set the request-id context variable in the middleware for the whole request; {LESSON}")

@@ -1,0 +1,90 @@
+"""Lab fastapi/rate-limit — GET /public/status, limited per client, in this process's memory.
+
+Headers: ``RateLimit-Policy`` / ``RateLimit`` from draft-ietf-httpapi-ratelimit-headers-10
+(``"name";q=<quota>;w=<window s>`` and ``"name";r=<remaining>;t=<seconds until quota frees>``)
+plus ``Retry-After`` on the 429.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import warnings
+
+import pytest
+
+LESSON = "weeks/02-fastapi/README.md, section 'Rate limiting'"
+
+
+def param(header: str | None, name: str) -> int | None:
+    match = re.search(rf";\s*{name}=(\d+)", header or "")
+    return int(match.group(1)) if match else None
+
+
+@pytest.fixture
+def settings(make_settings):
+    return make_settings(public_rate_limit=3, public_rate_window_s=60)
+
+
+def other_client(app, host: str):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+        return TestClient(app, client=(host, 50000))
+
+
+def test_the_request_after_the_quota_is_429_with_retry_after(client) -> None:
+    statuses = [client.get("/public/status").status_code for _ in range(3)]
+    assert statuses == [200, 200, 200], f"expected the first 3 requests (the quota) to pass; got {statuses}"
+    limited = client.get("/public/status")
+    assert limited.status_code == 429, (
+        f"expected the 4th request inside the window to be 429 Too Many Requests; got "
+        f"{limited.status_code}; look at {LESSON}")
+    retry_after = limited.headers.get("retry-after", "")
+    assert retry_after.isdigit() and 1 <= int(retry_after) <= 60, (
+        f"expected Retry-After in whole seconds, between 1 and the 60 s window; got {retry_after!r}")
+    assert param(limited.headers.get("ratelimit"), "r") == 0, (
+        f"expected `RateLimit: \"…\";r=0;t=…` on the 429; got {limited.headers.get('ratelimit')!r}")
+
+
+def test_every_response_advertises_the_policy_and_what_is_left(client) -> None:
+    remaining = []
+    for _ in range(3):
+        response = client.get("/public/status")
+        policy = response.headers.get("ratelimit-policy")
+        assert param(policy, "q") == 3 and param(policy, "w") == 60, (
+            f"expected `RateLimit-Policy: \"<name>\";q=3;w=60`; got {policy!r}; look at {LESSON}")
+        current = response.headers.get("ratelimit")
+        assert param(current, "t") is not None, f"expected a t=<seconds> parameter; got {current!r}"
+        remaining.append(param(current, "r"))
+    assert remaining == [2, 1, 0], f"expected RateLimit r= to count down 2, 1, 0; got {remaining}"
+
+
+def test_clients_are_limited_separately(app, client) -> None:
+    for _ in range(4):
+        client.get("/public/status")
+    assert client.get("/public/status").status_code == 429, "the first client should be limited by now"
+    with other_client(app, "203.0.113.9") as neighbour:
+        response = neighbour.get("/public/status")
+    assert response.status_code == 200, (
+        f"a client at another address got {response.status_code} because someone else used up the "
+        f"quota: the limit must be kept per client (key it on request.client.host); {LESSON}")
+
+
+def test_quota_frees_up_after_the_window(app, make_settings) -> None:
+    from labs.week02_fastapi.settings import get_settings
+
+    short = make_settings(public_rate_limit=2, public_rate_window_s=1)
+    app.dependency_overrides[get_settings] = lambda: short
+    with other_client(app, "198.51.100.7") as client:
+        for _ in range(2):
+            client.get("/public/status")
+        limited = client.get("/public/status")
+        assert limited.status_code == 429, f"expected 429 after 2 requests; got {limited.status_code}"
+        wait = int(limited.headers.get("retry-after", "1"))
+        time.sleep(wait + 0.2)
+        again = client.get("/public/status")
+    assert again.status_code == 200, (
+        f"after waiting the advertised Retry-After ({wait} s) the client is still refused "
+        f"({again.status_code}); old requests must leave the window; {LESSON}")
