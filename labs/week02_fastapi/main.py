@@ -22,6 +22,12 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.state.rate_limiter = SlidingWindowLimiter()
     app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        """Liveness for the container HEALTHCHECK (week 06): the process answers HTTP."""
+        return {"status": "ok"}
+
     return app
 
 
