@@ -2,6 +2,8 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Recipes see the course's tools (pytest, course, rq, hadolint …) as an activated shell would.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: start test setup docs lint
 
