@@ -80,13 +80,19 @@ def pace(tracker: Tracker, today: dt.date | None = None) -> Pace:
 
 
 def anchor_readiness(tracker: Tracker) -> list[tuple[str, str, bool]]:
-    """``(milestone id, title, ready)``: ready once every lab that builds it has passed."""
+    """``(milestone id, title, ready)``: ready once every lab that builds it has passed.
+
+    "Deployed" is a fact no test can check here, so it also needs the public URL the learner
+    records (``course deliverable public_url …``).
+    """
     builders: dict[str, list[str]] = {key: [] for key in curriculum.ANCHOR_MILESTONES}
     for _, lab in curriculum.all_labs():
         for milestone in lab.anchor:
             builders.setdefault(milestone, []).append(lab.id)
+    recorded = {"deployed": bool(tracker.deliverables.public_url)}
     return [
-        (key, title, bool(builders[key]) and all(tracker.passed(lab) for lab in builders[key]))
+        (key, title, recorded.get(key, bool(builders[key]))
+         and all(tracker.passed(lab) for lab in builders[key]))
         for key, title in curriculum.ANCHOR_MILESTONES.items()
     ]
 
