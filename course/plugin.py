@@ -12,18 +12,23 @@ It gives the lab contract its shape:
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import itertools
 import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from course import services
 from course.processes import RunningProcess, start_process
 from course.target import LAB_PATH_ENV, REPO_ROOT, solutions_dir
+
+if TYPE_CHECKING:
+    from course.tracker import Tracker
 
 RECORD_ENV = "COURSE_RECORD"
 WEEK_ARG = re.compile(r"^(?P<prefix>(?:\./)?weeks/)(?P<number>\d{1,2})(?P<rest>(?:/|::).*)?$")
@@ -239,9 +244,12 @@ class ProgressRecorder:
             return False
         if os.environ.get(LAB_PATH_ENV) or os.environ.get(RECORD_ENV) == "0":
             return False
-        partial = self.config.getoption("keyword") or self.config.getoption("markexpr") or any(
-            "::" in arg for arg in self.config.args)
-        return not partial
+        return not self._partial()
+
+    def _partial(self) -> bool:
+        """A run that selected or stopped early says nothing about the whole lab."""
+        return bool(self.config.getoption("keyword") or self.config.getoption("markexpr")
+                    or self.config.getoption("maxfail") or any("::" in arg for arg in self.config.args))
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.outcomes or hasattr(self.config, "workerinput"):
@@ -249,7 +257,7 @@ class ProgressRecorder:
         from course import curriculum, tracker
 
         summaries, runs, hints = [], {}, []
-        at = _now()
+        at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         commit = tracker.current_commit() if self._recording() else ""
         for (folder, test_file), tests in sorted(self.outcomes.items()):
             try:
@@ -282,6 +290,8 @@ class ProgressRecorder:
                 line += f"\n  not recorded: {exc}"
         elif os.environ.get(LAB_PATH_ENV):
             line += " (reference solutions: nothing recorded)"
+        elif self._partial():
+            line += " (a partial run: -k, -x or one test; run the whole week to record it)"
         self.message = [*hints[:4], line]
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
@@ -291,13 +301,7 @@ class ProgressRecorder:
                 terminalreporter.write_line(text)
 
 
-def _now():  # datetime imported late: the plugin loads in every pytest run
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-def _next_step(tracked: object) -> str:
+def _next_step(tracked: Tracker) -> str:
     from course import progress
 
-    return progress.next_step(tracked).command_line  # type: ignore[arg-type]
+    return progress.next_step(tracked).command_line
