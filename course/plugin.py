@@ -170,9 +170,11 @@ def redis_server_url() -> str:
 
 
 @pytest.fixture
-def redis_url(redis_server_url: str) -> str:
+def redis_url(redis_server_url: str) -> Iterator[str]:
     """A flushed Redis logical database no other running test is using."""
-    return services.allocate_redis_db(redis_server_url)
+    url = services.allocate_redis_db(redis_server_url)
+    yield url
+    services.release_redis_db(url)
 
 
 @pytest.fixture

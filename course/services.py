@@ -420,11 +420,17 @@ def ensure_template(server_url: str, name: str, build: Callable[[str], None]) ->
     return with_database(server_url, name)
 
 
-def allocate_redis_db(server_url: str) -> str:
-    """A freshly flushed logical Redis database, distinct from any other caller's recent one.
+REDIS_LEASE_S = 15 * 60
 
-    Database 0 holds a counter; callers take the next index round-robin, so parallel test
-    workers and parallel weeks do not share keys.
+
+def allocate_redis_db(server_url: str) -> str:
+    """A freshly flushed logical Redis database that no other running caller holds.
+
+    Database 0 keeps a round-robin counter and one lease key per database in use (``SET NX``
+    with an expiry, so a caller that never releases — a notebook, a killed run — frees its
+    database after ``REDIS_LEASE_S``). Parallel test workers and parallel weeks never share
+    keys; only when every database is leased (a 16-database managed Redis under heavy
+    parallelism) is the next one reused.
     """
     import redis
 
@@ -433,12 +439,32 @@ def allocate_redis_db(server_url: str) -> str:
             count = int(admin.config_get("databases").get("databases", 16))
         except redis.ResponseError:  # managed Redis may forbid CONFIG
             count = 16
-        index = 1 + (int(admin.incr("course:next-db")) % max(count - 1, 1))
-    base = server_url.rsplit("/", 1)[0] if server_url.count("/") > 2 else server_url
-    url = f"{base}/{index}"
+        usable = max(count - 1, 1)
+        for _ in range(usable):
+            index = 1 + (int(admin.incr("course:next-db")) % usable)
+            if admin.set(f"course:lease:{index}", os.getpid(), nx=True, ex=REDIS_LEASE_S):
+                break
+        else:
+            admin.set(f"course:lease:{index}", os.getpid(), ex=REDIS_LEASE_S)
+    url = f"{_redis_base(server_url)}/{index}"
     with redis.Redis.from_url(url) as client:
         client.flushdb()
     return url
+
+
+def release_redis_db(url: str) -> None:
+    """Give a database from :func:`allocate_redis_db` back (its keys are flushed on next use)."""
+    import redis
+
+    base, _, index = url.rpartition("/")
+    with redis.Redis.from_url(f"{base}/0") as admin:
+        admin.delete(f"course:lease:{index}")
+
+
+def _redis_base(url: str) -> str:
+    """``redis://host:port/3`` → ``redis://host:port``."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 # --------------------------------------------------------------------------- status / up / down

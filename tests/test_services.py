@@ -104,3 +104,10 @@ def test_template_databases_are_built_once(make_database, pg_server_url: str) ->
     with psycopg.connect(clone) as conn:
         assert conn.execute("SELECT count(*) FROM seed").fetchone() == (1000,)
     services.drop_database(pg_server_url, name)
+
+
+def test_redis_databases_are_leased_not_shared(redis_server_url: str) -> None:
+    held = [services.allocate_redis_db(redis_server_url) for _ in range(3)]
+    assert len(set(held)) == 3, held
+    for url in held:
+        services.release_redis_db(url)
