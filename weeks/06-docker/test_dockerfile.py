@@ -37,6 +37,10 @@ DEPENDENCY_MANIFESTS = re.compile(
     r"Pipfile(\.lock)?|setup\.cfg)$")
 INSTALLS_DEPENDENCIES = re.compile(r"\b(pip3?|python3? -m pip) install\b|\buv (pip install|sync)\b|"
                                    r"\bpoetry install\b|\bpipenv install\b")
+# An install that reads the dependency list (not `pip install --upgrade pip`, not the project itself).
+READS_A_MANIFEST = re.compile(r"(^|\s)(-r|--requirements?)[\s=]|requirements[\w.-]*\.(txt|in)\b|"
+                              r"\buv (pip )?sync\b|\bpoetry install\b|\bpipenv (install|sync)\b")
+SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.I)
 CREDENTIALS_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 SECRET_FILE = re.compile(r"(^|/)(\.env(\..*)?|secrets?|id_rsa|id_ed25519|[^/]*\.pem|[^/]*\.key)/?$")
@@ -182,6 +186,15 @@ def test_entrypoint_is_exec_form_so_signals_arrive() -> None:
         "`/bin/sh -c …` as PID 1: `docker stop` sends SIGTERM to the shell, which does not pass it "
         "on, and ten seconds later the service is SIGKILLed mid-request. "
         f"Look at {LESSON}, section 'Signals and PID 1'.")
+    # The JSON form of the same mistake: ["sh", "-c", "uvicorn …"] (often written to expand $PORT).
+    wrapped = [f"{i['instruction']} {i['value']}" for i in commands
+               if (argv := exec_form(i["value"])) and Path(argv[0]).name in SHELLS and "-c" in argv[1:]
+               and not argv[-1].lstrip().startswith("exec ")]
+    assert not wrapped, (
+        f"expected PID 1 to be the service itself; got a shell wrapping it: {wrapped}. JSON form "
+        "around `sh -c \"python …\"` still makes the shell PID 1, and it does not forward SIGTERM "
+        "to the child it forked. Run Python directly (read $PORT in the entry point), or write "
+        f"`exec python …` inside the script. Look at {LESSON}, section 'Signals and PID 1'.")
 
 
 def test_has_a_healthcheck_that_can_run_in_the_image() -> None:
@@ -223,14 +236,13 @@ def test_no_secrets_in_env_arg_or_layers() -> None:
 
 def test_dependencies_install_before_the_source_is_copied() -> None:
     stages = parse_stages()
-    install_stage, install_at = None, None
-    for stage in stages:
-        for position, item in enumerate(stage.instructions):
-            if item["instruction"] == "RUN" and INSTALLS_DEPENDENCIES.search(item["value"]):
-                install_stage, install_at = stage, position
-                break
-        if install_stage:
-            break
+    installs = [(stage, position, item["value"]) for stage in stages
+                for position, item in enumerate(stage.instructions)
+                if item["instruction"] == "RUN" and INSTALLS_DEPENDENCIES.search(item["value"])]
+    # The layer that matters is the first install that reads the dependency list: an earlier
+    # `pip install --upgrade pip` does not protect it from a `COPY . .` placed before it.
+    from_manifest = [entry for entry in installs if READS_A_MANIFEST.search(entry[2])]
+    install_stage, install_at, _ = (from_manifest or installs or [(None, None, "")])[0]
     assert install_stage is not None and install_at is not None, (
         "expected a RUN that installs the dependencies (pip install -r requirements.txt, uv sync, …); "
         f"got none. Look at {LESSON}, section 'Layer cache order'.")
