@@ -116,6 +116,40 @@ def test_a_concurrent_deposit_is_not_lost(connect: Connect, accounts) -> None:
         + ("" if blocked else " (The transfer never waited for the depositor's row lock.)"))
 
 
+def test_a_concurrent_withdrawal_is_seen_by_the_funds_check(connect: Connect, accounts) -> None:
+    """Another transaction withdraws from the source while the transfer runs; the check must see it."""
+    accounts({1: 100, 2: 0})
+    withdrawer, watcher, conn = connect(), connect(), connect()
+    outcome: dict[str, BaseException | None] = {}
+
+    def run_transfer() -> None:
+        try:
+            transfer(conn, 1, 2, 50)
+            outcome["error"] = None
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    with withdrawer.transaction():
+        withdrawer.execute("UPDATE accounts SET balance = balance - 80 WHERE id = 1")
+        worker = threading.Thread(target=run_transfer)
+        worker.start()
+        blocked = _wait_until_blocked(watcher, worker)
+    # The withdrawal is committed now: account 1 holds 20, too little for the transfer of 50.
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "transfer() did not finish within 30 s after the withdrawal committed"
+    got = balances(watcher)
+    error = outcome.get("error")
+    assert isinstance(error, InsufficientFunds) and got == {1: 20, 2: 0}, (
+        f"expected InsufficientFunds and balances {{1: 20, 2: 0}}: a concurrent withdrawal of 80 "
+        f"committed while the transfer of 50 ran, leaving 20; got "
+        f"{'success' if error is None else type(error).__name__} and {got}. "
+        + ("The funds check read the balance before the withdrawal and the UPDATE applied after it: "
+           "check the balance on a row you have locked (SELECT … FOR UPDATE), or in the UPDATE's own "
+           "WHERE. " if got.get(1, 0) < 0 else "")
+        + f"See '2. Lost updates and FOR UPDATE' in {LESSON}."
+        + ("" if blocked else " (The transfer never waited for the withdrawer's row lock.)"))
+
+
 def _hammer(connect: Connect, workers: int, job: Callable[[psycopg.Connection, int], None]) -> list[str]:
     """Run ``job(conn, worker_index)`` in ``workers`` threads, each with its own connection."""
     connections = [connect() for _ in range(workers)]
