@@ -24,6 +24,29 @@ def expect(ok: object, message: str) -> None:
 
 
 
+def _buffers(hit: int, read: int) -> dict[str, int]:
+    return {"Shared Hit Blocks": hit, "Shared Read Blocks": read, "Shared Dirtied Blocks": 0,
+            "Shared Written Blocks": 0, "Local Hit Blocks": 0, "Local Read Blocks": 0,
+            "Temp Read Blocks": 0, "Temp Written Blocks": 0}
+
+
+# The customer_recent plan from the README, as EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) reported it
+# with the index's pages not yet in shared buffers (trimmed to the keys that matter here).
+COLD_CACHE_PLAN = {
+    "Plan": {"Node Type": "Sort", "Actual Rows": 10.0, **_buffers(8, 3), "Plans": [
+        {"Node Type": "Bitmap Heap Scan", "Parent Relationship": "Outer", "Relation Name": "orders",
+         "Actual Rows": 10.0, **_buffers(8, 3), "Plans": [
+             {"Node Type": "Bitmap Index Scan", "Parent Relationship": "Outer",
+              "Index Name": "orders_customer_id_created_at_idx", "Actual Rows": 10.0, **_buffers(0, 3)},
+         ]},
+    ]},
+    "Planning": _buffers(17, 1),
+    "Planning Time": 0.232,
+    "Triggers": [],
+    "Execution Time": 0.082,
+}
+
+
 @pytest.fixture(scope="module")
 def conn(database_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -36,7 +59,7 @@ def conn(database_url: str) -> Iterator[psycopg.Connection]:
             SELECT i, (i - 1) / 500, (i * 7919) % 10000, 'item ' || i || ' ' || repeat('x', 80)
             FROM generate_series(1, 50000) AS i;
             CREATE INDEX items_category_idx ON items (category);
-            CREATE SEQUENCE first_run_is_slow;
+            CREATE SEQUENCE odd_runs_are_slow;
         """)
         conn.execute("VACUUM ANALYZE")
         yield conn
@@ -101,18 +124,36 @@ def test_shared_blocks_counts_the_pages_a_query_touched(conn: psycopg.Connection
     expect(full >= table_pages, (
         f"expected a full scan to touch every one of the table's {table_pages} pages; got {full}. "
         "Count both hits (already in shared buffers) and reads (fetched from the OS)."))
+    # Here everything is already in shared buffers (read = 0), so a run from a cold cache, recorded
+    # from PostgreSQL (README section 'Reading EXPLAIN'), checks the reads and the nesting too.
+    cold = explain.shared_blocks(COLD_CACHE_PLAN)
+    expect(cold == 11, (
+        f"expected 11 pages for the recorded cold-cache plan (top node: Shared Hit Blocks 8 + "
+        f"Shared Read Blocks 3); got {cold}. 8 = hits only, 3 = reads only, 25 = every node summed "
+        f"(the top node's counters already include its children's). See {LESSON}, section "
+        f"'Reading EXPLAIN'."))
+    plain = explain.explain(conn, "SELECT title FROM items WHERE id = %s", (12345,))
+    try:
+        got: object = explain.shared_blocks(plain)
+    except Exception as exc:
+        got = type(exc).__name__
+    expect(got == "ValueError", (
+        f"expected ValueError for a plan from plain EXPLAIN (no BUFFERS counters: nothing ran, so "
+        f"there are no pages to count); got {got!r}. A silent 0 reads as 'this query is free' "
+        f"(docstring of explain.shared_blocks)."))
 
 
 def test_execution_ms_keeps_the_best_server_side_run(conn: psycopg.Connection) -> None:
-    # The first run sleeps 300 ms, later runs do not: only the best run is the query's real cost.
-    query = "SELECT pg_sleep(CASE WHEN nextval('first_run_is_slow') = 1 THEN 0.3 ELSE 0 END)"
+    # Runs 1 and 3 sleep 300 ms, run 2 does not: only the best run is the query's real cost. The
+    # first, the last, the mean (~200 ms) and the median (300 ms) all carry the noise along.
+    query = "SELECT pg_sleep(CASE WHEN mod(nextval('odd_runs_are_slow'), 2) = 1 THEN 0.3 ELSE 0 END)"
     best = explain.execution_ms(conn, query, repeats=3)
-    runs = conn.execute("SELECT last_value FROM first_run_is_slow").fetchone()[0]
+    runs = conn.execute("SELECT last_value FROM odd_runs_are_slow").fetchone()[0]
     expect(runs >= 3, f"expected the query to run `repeats` = 3 times; it ran {runs} time(s)")
     expect(0 < best < 100, (
-        f"expected the best of 3 runs (the first sleeps 300 ms, the others ~0 ms), well under "
-        f"100 ms; got {best:.1f} ms. A mean or the first run carries the noise along: keep the "
-        f"minimum. See {LESSON}, section 'Measuring honestly'."))
+        f"expected the best of 3 runs (runs 1 and 3 sleep 300 ms, run 2 takes ~0 ms), well under "
+        f"100 ms; got {best:.1f} ms. The first run, the last run, the mean or the median carry the "
+        f"noise along: keep the minimum. See {LESSON}, section 'Measuring honestly'."))
 
 
 def test_execution_ms_measures_the_server_not_the_wire(conn: psycopg.Connection) -> None:

@@ -127,8 +127,9 @@ def worker_command(redis_url: str, queue: str) -> list[str]:
 
 def test_worker_finishes_its_current_job_on_sigterm(spawn: Spawn, redis_url: str, redis_client) -> None:
     queue = "jobs"
-    # LPUSH + the worker's RIGHT pop = FIFO: "long" is taken first.
-    for job_id, seconds in (("long", 1.0), ("next-1", 0.1), ("next-2", 0.1)):
+    # LPUSH + the worker's RIGHT pop = FIFO: "long" is taken first. It lasts 2 s so that SIGTERM
+    # lands while it runs even when a busy machine delays this test's polling by a second.
+    for job_id, seconds in (("long", 2.0), ("next-1", 0.1), ("next-2", 0.1)):
         redis_client.lpush(queue, json.dumps({"id": job_id, "seconds": seconds}))
     worker = start(spawn, worker_command(redis_url, queue), ready_line="worker ready")
     assert wait_for(lambda: redis_client.hget(f"{queue}:status", "long") == "running", timeout=10), (
