@@ -119,6 +119,41 @@ def test_keys_expire(redis_client: redis.Redis) -> None:
         f"handler ran {handler.executions} times, replayed={response.replayed}")
 
 
+def test_a_request_in_flight_answers_409_and_its_claim_has_a_lease(redis_client: redis.Redis) -> None:
+    store = IdempotencyStore(redis_client, in_flight_ttl=30)
+    duplicate = ChargeHandler()
+    seen: dict[str, Any] = {}
+
+    def retry_meanwhile() -> None:
+        try:
+            seen["duplicate"] = store.execute("key-6", {"amount": 500}, duplicate)
+        except Exception as exc:
+            seen["duplicate"] = exc
+
+    def slow_charge() -> StoredResponse:
+        # While the first attempt runs: what does Redis hold, and what does a retry get?
+        seen["ttls"] = {k: redis_client.pttl(k) for k in redis_client.scan_iter()}
+        retry = threading.Thread(target=retry_meanwhile)
+        retry.start()
+        retry.join(timeout=5)
+        seen["retry_answered"] = not retry.is_alive()
+        return StoredResponse(201, {"charge": "ch_first", "amount": 500})
+
+    store.execute("key-6", {"amount": 500}, slow_charge)
+
+    ttls = seen["ttls"]
+    assert ttls and all(0 < ttl <= 30_000 for ttl in ttls.values()), (
+        f"expected the in-flight claim to carry its in_flight_ttl=30 s lease; Redis held {ttls} "
+        f"(PTTL -1 = never expires). If the process dies mid-request, only the lease frees the key "
+        f"— without it the key stays 'in progress' for ever. See {LESSON}, section 'Idempotency keys'.")
+    assert seen["retry_answered"], (
+        "expected a retry during the first attempt to be answered at once (409); it was still "
+        "waiting after 5 s")
+    assert isinstance(seen["duplicate"], RequestInProgress) and duplicate.executions == 0, (
+        f"expected a retry while the first attempt runs to raise RequestInProgress (409) without "
+        f"running the handler; got {seen['duplicate']!r}, handler ran {duplicate.executions} times")
+
+
 def test_a_failed_handler_can_be_retried(redis_client: redis.Redis) -> None:
     store = IdempotencyStore(redis_client)
 
