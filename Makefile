@@ -17,6 +17,7 @@ setup: $(VENV)/.installed
 
 # Re-installs only when pyproject.toml changes. uv when present (several times faster), else pip.
 $(VENV)/.installed: pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "No '$(PY)' here. Install Python 3.11 or newer, then: make PY=/path/to/python3 start"; exit 1; }
 	@$(PY) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else f"Backend Semester needs Python 3.11 or newer; {sys.executable} is {v.major}.{v.minor}. Install one, then: make PY=python3.12 start")'
 	@echo "Setting up .venv (first time: about a minute) …"
 	@if command -v uv >/dev/null 2>&1; then \
