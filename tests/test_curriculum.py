@@ -81,3 +81,19 @@ def test_the_readme_map_lists_every_week() -> None:
 def test_the_readme_opens_with_the_two_commands() -> None:
     block = (REPO_ROOT / "README.md").read_text().split("```bash\n", 1)[1].split("```", 1)[0]
     assert [line.split("#")[0].strip() for line in block.strip().splitlines()] == ["make start", "make test"]
+
+
+@pytest.mark.parametrize("week", LAB_WEEKS, ids=lambda w: w.code)
+def test_given_files_are_the_same_in_labs_and_solutions(week: curriculum.Week) -> None:
+    """Files the learner does not edit are copies on purpose: the tests must see one program."""
+    edited = {name for lab in week.labs for name in lab.files}
+    labs_root, solutions_root = REPO_ROOT / "labs" / week.package, REPO_ROOT / "solutions" / week.package
+    drifted = []
+    for path in sorted(p for p in labs_root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        relative = path.relative_to(labs_root)
+        if str(relative) in edited or relative.name == "__init__.py":
+            continue
+        twin = solutions_root / relative
+        if not twin.exists() or twin.read_bytes() != path.read_bytes():
+            drifted.append(str(relative))
+    assert not drifted, f"given files differ between labs/ and solutions/ in week {week.code}: {drifted}"
