@@ -253,10 +253,5 @@ def services_status() -> None:
                   "or course.services[/dim]")
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    app()
-
-
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    app()

@@ -168,9 +168,8 @@ def _open_path_to(path: Path) -> None:
 
 
 def _prepare_for_system_user(data_dir: Path) -> None:
-    import pwd
-
-    entry = pwd.getpwnam(POSTGRES_SYSTEM_USER)
+    """Give the system user (created if needed) the binaries, the data folder and the log."""
+    ids = _system_user_kwargs()
     bin_root = postgres_bin_dir().parent
     _open_path_to(bin_root)
     for root, dirs, files in os.walk(bin_root):
@@ -181,7 +180,7 @@ def _prepare_for_system_user(data_dir: Path) -> None:
     _open_path_to(data_dir.parent)
     for path in (data_dir, _pg_log()):
         if path.exists():
-            os.chown(path, entry.pw_uid, entry.pw_gid)
+            os.chown(path, ids["user"], ids["group"])  # type: ignore[arg-type]
 
 
 def _pg(tool: str, *args: str, timeout: float = START_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
@@ -198,12 +197,11 @@ def _pg_running() -> bool:
 
 def _pg_start() -> int:
     data = _pg_data_dir()
-    as_root = os.geteuid() == 0
+    data.mkdir(parents=True, exist_ok=True)
+    _pg_log().touch()
+    if os.geteuid() == 0:
+        _prepare_for_system_user(data)
     if not (data / "PG_VERSION").exists():
-        data.mkdir(parents=True, exist_ok=True)
-        if as_root:
-            _system_user_kwargs()
-            _prepare_for_system_user(data)
         init = _pg("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
                    "--locale=C", timeout=120)
         if init.returncode != 0:
@@ -212,9 +210,6 @@ def _pg_start() -> int:
                 f"  fix: `course services down --wipe` and try again, or set DATABASE_URL."
             )
     port = _port_for("postgres")
-    _pg_log().touch()
-    if as_root:
-        _prepare_for_system_user(data)
     options = (f"-h 127.0.0.1 -p {port} -k {data} -c max_connections=300 "
                f"-c shared_buffers=256MB -c listen_addresses=127.0.0.1")
     started = _pg("pg_ctl", "start", "-w", "-t", str(int(START_TIMEOUT_S)), "-D", str(data),
