@@ -11,7 +11,8 @@ every run — no sleeping and hoping — while your code alone decides what surv
 Kill points:
 
 * ``relay --die-after-publishes N``: right after the N-th ``publish`` returned — the event is
-  on the stream, its outbox row not yet marked;
+  on the stream, its outbox row not yet marked. With ``--backlog B`` the relay starts only once
+  the outbox holds B rows, so its first batches are full and the kill lands mid-batch;
 * ``consume --die-at during-effect --die-on N``: inside the N-th effect, after its write and
   before ``apply_once`` commits — the effect is rolled back by the death;
 * ``consume --die-at after-effect --die-on N``: after the N-th ``apply_once`` committed and before
@@ -86,6 +87,12 @@ async def produce(args: argparse.Namespace) -> None:
     await conn.close()
 
 
+async def outbox_rows(conn: psycopg.AsyncConnection) -> int:
+    cursor = await conn.execute("SELECT count(*) FROM outbox")
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
 async def relay(args: argparse.Namespace) -> None:
     conn = await connect(args.database_url, f"drill-relay-{args.name}")
     client = redis.Redis.from_url(args.redis_url, decode_responses=True)
@@ -101,6 +108,8 @@ async def relay(args: argparse.Namespace) -> None:
 
     stop = stop_on_sigterm()
     print("ready", flush=True)
+    while not stop.is_set() and await outbox_rows(conn) < args.backlog:
+        await asyncio.sleep(0.01)
     await outbox.run_relay(conn, publish, batch_size=args.batch_size, stop=stop)
     await conn.close()
     await client.aclose()
@@ -149,6 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keys", type=int, default=10)
     parser.add_argument("--pause-ms", type=float, default=0.0)
     parser.add_argument("--batch-size", type=int, default=10)
+    parser.add_argument("--backlog", type=int, default=0, help="relay: wait for this many outbox rows")
     parser.add_argument("--die-after-publishes", type=int, default=0)
     parser.add_argument("--die-at", choices=["during-effect", "after-effect"])
     parser.add_argument("--die-on", type=int, default=0)
