@@ -117,6 +117,12 @@ class Rig:
         with psycopg.connect(self.database_url) as conn:
             return Counter(row[0] for row in conn.execute("SELECT event_id FROM effects").fetchall())
 
+    def applied(self) -> Counter[tuple[str, int]]:
+        """Effects by (key, seq): the producer's events carry both, whatever their outbox ids."""
+        with psycopg.connect(self.database_url) as conn:
+            rows = conn.execute("SELECT key, seq FROM effects").fetchall()
+        return Counter((key, seq) for key, seq in rows)
+
     def pending(self) -> int:
         return int(self.redis.xpending(STREAM, GROUP)["pending"])
 
@@ -261,3 +267,34 @@ def test_a_relay_killed_after_publish_before_mark_republishes_and_loses_nothing(
         f"expected one relay to keep each key's events in commit order (duplicates aside); out of "
         f"order: {dict(list(disordered.items())[:2])}. Publish each batch ORDER BY id. See {LESSON}, "
         "section 'Ordering per key'.")
+
+
+def test_the_whole_pipeline_applies_every_committed_event_once_through_both_kills(rig: Rig) -> None:
+    # Producer → outbox → relay (killed after a publish) → stream → consumers (c1 killed after an
+    # effect) → effects. The relay and consumers start first, idle, before the events exist.
+    relay, c1, *others = rig.start(
+        rig.command("relay", name="r1", batch_size=BATCH_SIZE, backlog=50, die_after_publishes=25),
+        rig.command("consume", name="c1", die_at="after-effect", die_on=20, min_idle_ms=MIN_IDLE_MS),
+        rig.command("consume", name="c2", min_idle_ms=MIN_IDLE_MS),
+        rig.command("consume", name="c3", min_idle_ms=MIN_IDLE_MS))
+    producer = rig.spawn(rig.command("produce", name="p1", count=EVENTS, keys=KEYS, pause_ms=1))
+    rig.expect_killed(relay, "relay r1 (--die-after-publishes 25)")
+    rig.wait_until_disconnected("drill-relay-r1")
+    (replacement,) = rig.start(rig.command("relay", name="r2", batch_size=BATCH_SIZE))
+    rig.expect_killed(c1, "consumer c1 (--die-at after-effect --die-on 20)")
+    assert producer.wait(timeout=SETTLE_TIMEOUT_S) == 0, f"the producer failed:\n{producer.output(8)}"
+
+    committed = {(f"k{n % KEYS}", n // KEYS) for n in range(EVENTS)}  # (key, seq) of each event
+    rig.wait_until_settled(lambda: set(rig.applied()) >= committed, lambda: sum(rig.applied().values()))
+    for process in [replacement, *others]:
+        process.stop()
+    applied = rig.applied()
+    lost = sorted(committed - set(applied))
+    twice = {event: times for event, times in applied.items() if times > 1}
+
+    assert not lost and not twice, (
+        f"expected each of the {EVENTS} committed events applied exactly once, end to end, after a relay "
+        f"was killed between publish and mark and a consumer between effect and ack; {len(lost)} never "
+        f"applied (e.g. {lost[:4]}), {len(twice)} applied more than once (e.g. {list(twice)[:4]}). The "
+        f"relay may publish twice; the idempotent consumer must absorb it. See {LESSON}, section "
+        "'Idempotent consumers'.")
