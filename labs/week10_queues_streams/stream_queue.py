@@ -99,9 +99,9 @@ class StreamQueue:
         ``deliveries == 2`` (``XAUTOCLAIM`` does not say so — ask ``XPENDING``). A message this
         claim would deliver more than ``max_deliveries`` times is not returned: it has been tried
         ``max_deliveries`` times without an ack (its consumers died on it), so :meth:`dead_letter`
-        it with ``deliveries=max_deliveries`` and a reason that says so (e.g. "no ack after 2
-        deliveries"). Messages idle for less than ``min_idle_ms`` belong to a live consumer:
-        never take them.
+        it with ``deliveries=max_deliveries`` and a reason that says so — it must mention the
+        deliveries, e.g. "no ack after 2 deliveries". Messages idle for less than ``min_idle_ms``
+        belong to a live consumer: never take them.
         """
         raise NotImplementedError(f"StreamQueue.claim_stale — {LESSON} 'When a consumer dies'")
 

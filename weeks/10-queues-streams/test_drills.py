@@ -141,9 +141,9 @@ class Rig:
         """Until ``done()`` with nothing pending — or nothing pending and no progress for a while.
 
         The second way out is what a lost message looks like: nothing left to deliver or claim,
-        and the count stuck. Waiting 5 × min_idle_ms for progress cannot cut a healthy run short.
+        and the count stuck. Waiting 10 × min_idle_ms for progress cannot cut a healthy run short.
         """
-        quiet_s = 5 * MIN_IDLE_MS / 1000
+        quiet_s = 10 * MIN_IDLE_MS / 1000
         last, last_change = progress(), time.monotonic()
 
         def settled() -> bool:

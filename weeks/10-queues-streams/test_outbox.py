@@ -149,7 +149,7 @@ async def run_relays(pg_connect: Connect, relays: int, batch_size: int, barrier_
     together: list[int] = []
     published: Counter[int] = Counter()
 
-    async def relay(index: int) -> None:
+    async def relay(index: int, conn: psycopg.AsyncConnection) -> None:
         first = True
 
         async def publish(event: OutboxEvent) -> None:
@@ -167,11 +167,15 @@ async def run_relays(pg_connect: Connect, relays: int, batch_size: int, barrier_
             published[event.id] += 1
             await asyncio.sleep(0)
 
-        async with await pg_connect() as conn:
-            while await relay_batch(conn, publish, batch_size=batch_size):
-                pass
+        while await relay_batch(conn, publish, batch_size=batch_size):
+            pass
 
-    await asyncio.gather(*(relay(i) for i in range(relays)))
+    connections = [await pg_connect() for _ in range(relays)]  # connected first: they start together
+    try:
+        await asyncio.gather(*(relay(i, conn) for i, conn in enumerate(connections)))
+    finally:
+        for conn in connections:
+            await conn.close()
     return published, min(together, default=0)
 
 
@@ -180,7 +184,7 @@ def test_concurrent_relays_never_publish_a_row_twice(pg_connect: Connect) -> Non
         async with await pg_connect() as conn:
             await fresh_tables(conn)
             ids = await seed(conn, 400)
-        published, _ = await run_relays(pg_connect, relays=4, batch_size=20, barrier_timeout_s=3)
+        published, _ = await run_relays(pg_connect, relays=4, batch_size=20, barrier_timeout_s=5)
         twice = sorted(event_id for event_id, times in published.items() if times > 1)
         missing = sorted(set(ids) - set(published))
 
@@ -199,10 +203,10 @@ def test_relays_share_the_work_with_skip_locked(pg_connect: Connect) -> None:
         async with await pg_connect() as conn:
             await fresh_tables(conn)
             await seed(conn, 200)
-        published, together = await run_relays(pg_connect, relays=4, batch_size=20, barrier_timeout_s=3)
+        published, together = await run_relays(pg_connect, relays=4, batch_size=20, barrier_timeout_s=5)
 
         assert together == 4, (
-            f"expected 4 relays to be publishing at the same moment, each with its own batch; after 3 s "
+            f"expected 4 relays to be publishing at the same moment, each with its own batch; after 5 s "
             f"only {together} had a batch — the others were waiting for the first one's row locks. "
             f"FOR UPDATE without SKIP LOCKED serialises the relays; SKIP LOCKED lets each take rows "
             f"nobody holds. See {LESSON}, section 'The relay'.")
