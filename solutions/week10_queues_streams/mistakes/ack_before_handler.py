@@ -88,7 +88,7 @@ class StreamQueue:
                 break
         if not claimed:
             return []
-        deliveries = await self._deliveries(consumer, [entry_id for entry_id, _ in claimed])
+        deliveries = await self._deliveries([entry_id for entry_id, _ in claimed])
         messages = []
         for entry_id, fields in claimed:
             count_now = deliveries.get(entry_id, self.max_deliveries + 1)
@@ -99,12 +99,13 @@ class StreamQueue:
                 messages.append(Message(entry_id, fields, count_now))
         return messages
 
-    async def _deliveries(self, consumer: str, ids: list[str]) -> dict[str, int]:
-        """Delivery counts from the pending list (``XAUTOCLAIM`` does not return them)."""
-        pending = await self.client.xpending_range(self.stream, self.group, min=min(ids, key=_id_key),
-                                                   max=max(ids, key=_id_key), count=len(ids) * 2 + 10,
-                                                   consumername=consumer)
-        return {entry["message_id"]: entry["times_delivered"] for entry in pending}
+    async def _deliveries(self, ids: list[str]) -> dict[str, int]:
+        """Delivery counts from the pending list (``XAUTOCLAIM`` does not return them), one round trip."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for entry_id in ids:
+                pipe.xpending_range(self.stream, self.group, min=entry_id, max=entry_id, count=1)
+            replies = await pipe.execute()
+        return {entry["message_id"]: entry["times_delivered"] for reply in replies for entry in reply}
 
     async def dead_letter(self, message: Message, reason: str) -> str:
         """Move ``message`` to the dead-letter stream with ``reason``, and ack it, in one step."""
@@ -174,11 +175,6 @@ class StreamQueue:
             milliseconds, sequence = last.split("-")
             keep_from = f"{milliseconds}-{int(sequence) + 1}"
         return await self.client.xtrim(self.stream, minid=keep_from, approximate=False)
-
-
-def _id_key(entry_id: str) -> tuple[int, int]:
-    milliseconds, sequence = entry_id.split("-")
-    return int(milliseconds), int(sequence)
 
 
 def _entries(reply: list[tuple[str, list[tuple[str, dict[str, str]]]]] | None,
