@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from course.target import REPO_ROOT
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point every tracker write of the suite at a scratch file, in this process and its children.
+
+    The repository's ``tracker.yaml`` is the learner's record: running the course's own tests
+    (which start real ``pytest weeks/NN`` runs) must never add to it or start its clock.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="course-suite-tracker-"))
+    os.environ["COURSE_TRACKER"] = str(scratch / "tracker.yaml")
+    config.add_cleanup(lambda: shutil.rmtree(scratch, ignore_errors=True))
 
 
 @pytest.fixture
