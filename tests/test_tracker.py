@@ -139,7 +139,7 @@ def test_the_clock_starts_on_the_first_start_or_run_and_only_once(tmp_path: Path
 
 
 def test_a_missing_tracker_says_how_to_get_it_back(tracker_file: Path) -> None:
-    with pytest.raises(tracker.TrackerError, match="git checkout tracker.yaml"):
+    with pytest.raises(tracker.TrackerError, match=r"git checkout tracker\.yaml"):
         tracker.load()
     assert tracker.record_runs({"redis/cache": _run("passed")}).passed("redis/cache")
     assert "# Comments you add here are kept." in tracker_file.read_text()
