@@ -16,6 +16,7 @@ import datetime as dt
 import fcntl
 import io
 import os
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -279,6 +280,8 @@ def _atomic_write(path: Path, text: str) -> None:
     """Temp file, fsync, rename: a reader or a crash sees the old file or the new one, never half."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); the tracker keeps the mode it had (or 0644).
+        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644)
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,19 @@ import pytest
 from course.target import REPO_ROOT
 
 
-def pytest_configure(config: pytest.Config) -> None:
+@pytest.fixture(scope="session", autouse=True)
+def scratch_tracker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Point every tracker write of the suite at a scratch file, in this process and its children.
 
-    The repository's ``tracker.yaml`` is the learner's record: running the course's own tests
-    (which start real ``pytest weeks/NN`` runs) must never add to it or start its clock.
+    The repository's ``tracker.yaml`` is the learner's record: the course's own tests (which start
+    real ``pytest weeks/NN`` runs) must never add to it or start its clock. A fixture, not a
+    ``pytest_configure`` hook: pytest loads this conftest for a learner's ``pytest weeks/NN``
+    too (``testpaths``), and that run must record where it always does.
     """
-    scratch = Path(tempfile.mkdtemp(prefix="course-suite-tracker-"))
-    os.environ["COURSE_TRACKER"] = str(scratch / "tracker.yaml")
-    config.add_cleanup(lambda: shutil.rmtree(scratch, ignore_errors=True))
+    path = tmp_path_factory.mktemp("suite-tracker") / "tracker.yaml"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COURSE_TRACKER", str(path))
+        yield path
 
 
 @pytest.fixture
