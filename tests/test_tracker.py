@@ -72,10 +72,12 @@ def test_a_first_pass_is_never_taken_away(tracker_file: Path) -> None:
 def test_a_corrupt_tracker_is_named_and_left_byte_for_byte(tracker_file: Path, corruption: str,
                                                           where: str) -> None:
     tracker_file.write_bytes(corruption.encode())
-    with pytest.raises(tracker.TrackerError) as caught:
-        tracker.record_runs({"redis/cache": _run("passed")})
-    message = str(caught.value)
-    assert str(tracker_file) in message and where in message, message
+    for write in (lambda: tracker.record_runs({"redis/cache": _run("passed")}),
+                  lambda: tracker.set_deliverable("dsa_solved", "3"), tracker.create):
+        with pytest.raises(tracker.TrackerError) as caught:
+            write()
+        message = str(caught.value)
+        assert str(tracker_file) in message and where in message, message
     assert tracker_file.read_bytes() == corruption.encode(), "a broken tracker must be left untouched"
     left = sorted(p.name for p in tracker_file.parent.iterdir())
     assert left == [".tracker.yaml.lock", "tracker.yaml"], f"no temp files left behind: {left}"
