@@ -115,12 +115,8 @@ _TEXT_ERROR = re.compile(r"^[ \t]*NotImplementedError: (?P<message>.*)$", re.M)
 
 def starter_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
     """The one-line "not written yet" report if a starter's ``NotImplementedError`` failed the test."""
-    found = _find_unwritten(excinfo.value, seen=set())
-    if found is None:
-        for entry in excinfo.traceback:  # errors the test gathered from threads, futures, tasks
-            for value in entry.frame.f_locals.values():
-                for candidate in _exceptions_in(value):
-                    found = found or _find_unwritten(candidate, seen=set())
+    found = next((unwritten for candidate in _raised_or_collected(excinfo)
+                  if (unwritten := _find_unwritten(candidate, seen=set())) is not None), None)
     if found is not None:
         tb = found.__traceback__
         while tb is not None and tb.tb_next is not None:
@@ -162,6 +158,14 @@ def _find_unwritten(exc: BaseException | None, seen: set[int]) -> NotImplemented
         if found is not None:
             return found
     return None
+
+
+def _raised_or_collected(excinfo: pytest.ExceptionInfo[BaseException]) -> Iterator[BaseException]:
+    """The error that failed the test, then errors the test gathered from threads, futures, tasks."""
+    yield excinfo.value
+    for entry in excinfo.traceback:
+        for value in entry.frame.f_locals.values():
+            yield from _exceptions_in(value)
 
 
 def _exceptions_in(value: object) -> list[BaseException]:
