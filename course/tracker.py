@@ -194,7 +194,7 @@ def record_runs(runs: dict[str, LabRun], path: Path | None = None) -> Tracker:
     with _locked(path):
         doc = _read_for_update(path)
         if runs:
-            _start_clock(doc, min(run.at for run in runs.values()).date())
+            _start_clock(doc, min(run.at for run in runs.values()).astimezone().date())  # local day
         labs = doc.get("labs")
         if not isinstance(labs, CommentedMap):
             labs = CommentedMap()

@@ -137,7 +137,7 @@ def test_the_clock_starts_on_the_first_start_or_run_and_only_once(tmp_path: Path
     tracker.set_deliverable("dsa_solved", "4", by_run)
     assert tracker.load(by_run).start is None, "marking a deliverable does not start the clock"
     state = tracker.record_runs({"redis/cache": _run("failing", passed=0)}, by_run)
-    assert state.start == AT.date(), "the first recorded run, even a failing one, starts the clock"
+    assert state.start == AT.astimezone().date(), "the first run, even a failing one, starts the clock"
 
 
 def test_a_missing_tracker_says_how_to_get_it_back(tracker_file: Path) -> None:
@@ -197,4 +197,5 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     assert shared.first_passed is not None, "a first pass was taken away by a later failing run"
     writer = int(shared.commit[1:])
     assert (shared.first_passed.second + writer) % 3 == 0, "first_passed must be a passing run's time"
-    assert state.start == dt.date(2026, 12, 1), "the first recorded run started the clock"
+    first_run = dt.datetime(2026, 12, 1, tzinfo=dt.UTC).astimezone().date()  # the learner's local day
+    assert state.start == first_run, "the first recorded run started the clock"
