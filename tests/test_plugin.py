@@ -127,6 +127,8 @@ def test_a_learner_run_is_recorded_and_says_what_is_next(tmp_path: Path) -> None
     solved = run_pytest(f"weeks/{LAB_WEEK.code}/{lab.tests}", "-q", "--solutions", env=env)
     assert "nothing recorded" in solved.stdout
     assert tracker_path.read_text() == text, "--solutions runs never touch the tracker"
+    run_pytest(f"weeks/{LAB_WEEK.code}/{lab.tests}", "-q", env=env | {"COURSE_RECORD": "0"})
+    assert tracker_path.read_text() == text, "the proof's runs (COURSE_RECORD=0) never touch the tracker"
 
     for narrowing in (("-k", "zzz_no_such_test"), ("-x",)):
         partial = run_pytest(f"weeks/{LAB_WEEK.code}/{lab.tests}", "-q", *narrowing, env=env)
