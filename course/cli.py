@@ -206,17 +206,18 @@ def doctor() -> None:
     free_gb = shutil.disk_usage(services.state_dir()).free / 2**30
     report(free_gb > 2, f"{free_gb:.1f} GiB free for service data in {services.state_dir()}",
            "free some disk, or set COURSE_HOME to a folder on a bigger disk")
-    exposed = services.exposures()
-    report(not exposed, f"state directory {services.state_dir()} and its passwords private to you",
-           "; ".join(fix for _, fix in exposed))
-    for path, _ in exposed:
-        console.print(f"    other users can read {path}")
     for name, resolve in (("PostgreSQL", services.checked_postgres_url),
                           ("Redis", services.checked_redis_url)):
         try:
             report(True, f"{name} answers at {services.mask_url(resolve())}")
         except services.ServiceUnavailable as exc:
             report(False, f"{name}: {exc}")
+    # After the services: starting an embedded server already makes its state private.
+    exposed = services.exposures()
+    report(not exposed, f"state directory {services.state_dir()} and its passwords private to you",
+           "; ".join(fix for _, fix in exposed))
+    for path, _ in exposed:
+        console.print(f"    other users can read {path}")
     try:
         tracker.load()
         report(True, f"{tracker.tracker_path().name} is valid")

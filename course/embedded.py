@@ -61,9 +61,17 @@ class PortTaken(ServerFailedToStart):
     """Another program took the server's port, twice in a row."""
 
 
-def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    """The last ``lines`` of a server log, passwords masked, indented under the message."""
-    tail = path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else []
+def log_size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def log_tail(path: Path, since_byte: int = 0, lines: int = LOG_TAIL_LINES) -> str:
+    """The last ``lines`` a server logged after ``since_byte``, passwords masked, indented."""
+    tail = []
+    if path.exists():
+        with path.open("rb") as handle:
+            handle.seek(since_byte)
+            tail = handle.read().decode(errors="replace").splitlines()[-lines:]
     if not tail:
         return "  (the server wrote nothing to its log)"
     return "\n".join(f"  | {credentials.redact(line)}" for line in tail)
@@ -127,12 +135,14 @@ class EmbeddedServer(ABC):
         self.password()
         for fresh in (False, True):
             port = port_for(self.name, fresh=fresh)
+            logged_before = log_size(self.log_path)
             failure = self.launch(port)
             if failure is None:
                 self.secure(port)
                 return port
             said = failure.strip().splitlines()[-LOG_TAIL_LINES:]
-            tail = log_tail(self.log_path) + "".join(f"\n  | {credentials.redact(line)}" for line in said)
+            tail = log_tail(self.log_path, logged_before) + "".join(
+                f"\n  | {credentials.redact(line)}" for line in said)
             if "Address already in use" not in tail:
                 raise ServerFailedToStart(
                     f"{self.label}: the embedded server did not start on 127.0.0.1:{port}. "

@@ -133,16 +133,37 @@ def test_a_port_taken_by_a_stranger_moves_the_server(private_home: Path) -> None
 
 def test_a_server_that_cannot_start_says_why_with_its_log(private_home: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = private_home.parent / "redis-server"
+    broken.write_text('#!/bin/sh\necho "old line" >> "$COURSE_HOME/redis.log"\n'
+                      'echo "Fatal: bad config line 3" >> "$COURSE_HOME/redis.log"\n'
+                      'echo "the launcher gave up" >&2\nexit 1\n')
+    broken.chmod(0o755)
     monkeypatch.setattr(embedded, "START_TIMEOUT_S", 0.5)
-    monkeypatch.setattr(embedded.EmbeddedRedis, "binary", lambda self: Path("/bin/true"))
+    monkeypatch.setattr(embedded.EmbeddedRedis, "binary", lambda self: broken)
     statedir.state_dir()
-    (private_home / "redis.log").write_text("Fatal: bad config line 3\n")
+    (private_home / "redis.log").write_text("Address already in use (a start long ago)\n")
     with pytest.raises(services.ServerFailedToStart) as caught:
         services.redis_url()
-    assert isinstance(caught.value, CourseError)
+    assert isinstance(caught.value, CourseError) and not isinstance(caught.value, services.PortTaken)
     message = str(caught.value)
-    assert "Fatal: bad config line 3" in message and "fix:" in message, message
-    assert "Traceback" not in message
+    assert "Fatal: bad config line 3" in message and "the launcher gave up" in message, message
+    assert "long ago" not in message, "only what this start logged"
+    assert "fix:" in message and "Traceback" not in message
+
+
+def test_a_port_stolen_at_every_start_is_named_with_the_fix(private_home: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as stranger:
+        stranger.bind(("127.0.0.1", 0))
+        stranger.listen()
+        taken = stranger.getsockname()[1]
+        monkeypatch.setattr(embedded, "START_TIMEOUT_S", 1.0)
+        monkeypatch.setattr(embedded, "port_for", lambda name, fresh=False: taken)
+        with pytest.raises(services.PortTaken) as caught:
+            services.redis_url()
+    message = str(caught.value)
+    assert f"took port {taken}" in message and "Address already in use" in message, message
+    assert "fix: run `course services up` again" in message
 
 
 def test_a_missing_binary_is_a_course_error_with_the_fix(private_home: Path,
@@ -268,8 +289,22 @@ def test_the_state_directory_is_private(in_running_home: Path) -> None:
         assert stat.S_IMODE(data.stat().st_mode) == 0o700
 
 
+def test_a_start_makes_an_old_readable_state_directory_private(in_running_home: Path) -> None:
+    home = in_running_home
+    before = home.stat().st_mode
+    home.chmod(0o755)
+    (home / "redis.log").chmod(0o644)
+    try:
+        services.redis_url()
+        assert services.exposures() == []
+    finally:
+        home.chmod(stat.S_IMODE(before))
+
+
 def test_doctor_reports_a_readable_state_directory_with_the_fix(in_running_home: Path) -> None:
     home = in_running_home
+    # Through environment URLs, so that doctor starts nothing (a start tightens the folder).
+    urls = {"DATABASE_URL": services.embedded_postgres_url(), "REDIS_URL": services.embedded_redis_url()}
     before = home.stat().st_mode
     home.chmod(0o755)
     (home / "redis.password").chmod(0o644)
@@ -277,9 +312,9 @@ def test_doctor_reports_a_readable_state_directory_with_the_fix(in_running_home:
         found = dict(services.exposures())
         assert set(found) == {home, home / "redis.password"}, found
         assert found[home / "redis.password"] == f"chmod 600 {home / 'redis.password'}"
-        result = CliRunner().invoke(app, ["doctor"], env={"COLUMNS": "300"})
+        result = CliRunner().invoke(app, ["doctor"], env={"COLUMNS": "300"} | urls)
+        assert "✗ state directory" in result.output, result.output
         assert f"chmod 600 {home / 'redis.password'}" in result.output, result.output
-        assert "✗ state directory" in result.output
     finally:
         (home / "redis.password").chmod(0o600)
         home.chmod(stat.S_IMODE(before))
