@@ -43,7 +43,7 @@ def userinfo(user: str, secret: str) -> str:
     return f"{quote(user, safe='')}:{quote(secret, safe='')}"
 
 
-_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]*)@", re.IGNORECASE)
+_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s/]*)@", re.IGNORECASE)
 
 
 def mask_url(url: str) -> str:

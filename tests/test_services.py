@@ -211,6 +211,7 @@ def test_with_database(url: str, database: str, expected: str) -> None:
     ("redis://:pw@127.0.0.1:6/0", "redis://:***@127.0.0.1:6/0"),
     ("see redis://u:pw@h:1/0 and postgresql://p@h/db", "see redis://u:***@h:1/0 and postgresql://p@h/db"),
     ("http://127.0.0.1:8000/healthz", "http://127.0.0.1:8000/healthz"),
+    ("http://h:8000/users/@me", "http://h:8000/users/@me"),
 ])
 def test_mask_url(url: str, masked: str) -> None:
     assert services.mask_url(url) == masked
