@@ -2,7 +2,8 @@
 
     python -m labs.week07_reliability.serve --port 8000 [--graceful-timeout 10]
 
-Your task (README §6 "Graceful shutdown"): implement ``build_server`` and ``main``.
+Your task (see weeks/07-reliability/README.md, section '6. Graceful shutdown'):
+implement ``build_server`` and ``main``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ Queue layout (the tests use it directly):
 
     python -m labs.week07_reliability.worker --redis-url redis://127.0.0.1:6379/0 --queue jobs
 
-Your task (README §6 "Graceful shutdown"): implement the methods marked below and ``main``.
+Your task (see weeks/07-reliability/README.md, section '6. Graceful shutdown'):
+implement the methods marked below and ``main``.
 """
 
 from __future__ import annotations
