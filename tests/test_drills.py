@@ -98,7 +98,8 @@ def test_a_cut_is_seen_reported_and_recovered_from(store: Store, proxy: ChaosPro
     assert report.fault == "cut"
     # A request in flight at the moment of the cut may fail, one sent before it may still answer.
     assert report.before.statuses()[201] >= 1, report.summary()
-    assert report.during.statuses()[None] >= 5, report.summary()  # refused: no answer
+    refused = report.during.statuses()[None]  # no answer; a few sent as the cut began may get through
+    assert refused >= 3 and refused >= len(report.during) // 2, report.summary()
     assert report.recovered and 0 <= report.time_to_recover_s < 2.0, report.summary()  # type: ignore[operator]
     assert 201 in report.after.statuses(), report.summary()
     assert report.acknowledged and not report.lost and not report.duplicates, report.summary()
@@ -136,8 +137,10 @@ def test_slow_and_blackhole_faults_cost_time_not_answers(store: Store, proxy: Ch
     assert report.after.p50_s < report.during.p50_s / 3, report.summary()
     assert proxy.state == "healthy"
     hole = drills.run_drill(_writes(proxy), drills.blackhole(proxy), before_s=0.1, fault_s=0.3, min_during=1)
-    # Held, not refused: requests sent into the black hole wait until heal() or their timeout.
-    assert max(hole.during.latencies_s) >= 0.25 and hole.recovered, hole.summary()
+    # Held, not refused: requests in flight or sent into the black hole wait until heal() or their
+    # timeout (which of the two phases holds them depends on how busy the machine is).
+    held = hole.before.latencies_s + hole.during.latencies_s
+    assert max(held) >= 0.25 and hole.recovered, hole.summary()
 
 
 def test_drill_arguments_are_checked(proxy: ChaosProxy) -> None:
