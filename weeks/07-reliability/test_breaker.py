@@ -273,3 +273,51 @@ def test_successful_async_calls_pass_through_and_count_as_successes() -> None:
     assert seen == expected, (
         f"expected results, states and trial {expected} (args and kwargs passed through, a success "
         f"resets the count, an async trial closes the circuit); got {seen}; look at {LESSON}")
+
+
+def test_a_trial_that_is_interrupted_does_not_wedge_the_breaker() -> None:
+    """A cancelled trial (a deploy, a client that went away) says nothing about the dependency."""
+    clock = Clock()
+    breaker, dep = CircuitBreaker(failure_threshold=1, reset_timeout_s=5, clock=clock), Dependency()
+    fail_times(breaker, dep, 1)
+    clock.now += 5
+
+    async def cancelled() -> str:
+        raise asyncio.CancelledError
+
+    async def scenario() -> None:
+        with pytest.raises(asyncio.CancelledError):
+            await breaker.call_async(cancelled)
+
+    asyncio.run(scenario())
+    dep.healthy = True
+    got = outcome(breaker, dep)
+    assert got == "'ok'" and breaker.state == "closed", (
+        f"expected the next call after a cancelled trial to run as the new trial and close the circuit; "
+        f"got {got}, state {breaker.state}. Release the trial when it ends with a BaseException too "
+        f"(CancelledError, KeyboardInterrupt) without counting it as a failure; look at {LESSON}")
+
+
+def test_a_straggler_success_does_not_close_an_open_circuit() -> None:
+    """A call admitted while closed that succeeds after the circuit opened is old news."""
+    clock = Clock()
+    breaker, dep = CircuitBreaker(failure_threshold=2, reset_timeout_s=30, clock=clock), Dependency()
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_success() -> str:
+        entered.set()
+        release.wait(5)
+        return "late"
+
+    straggler = threading.Thread(target=lambda: breaker.call(slow_success))
+    straggler.start()
+    try:
+        assert entered.wait(5), "the slow call never started"
+        fail_times(breaker, dep, 2)
+    finally:
+        release.set()
+        straggler.join(5)
+    assert breaker.state == "open", (
+        f"expected the circuit to stay open: 2 failures opened it, and a success from a call that "
+        f"started before that must not close it or skip the trial; got {breaker.state}. Count an outcome "
+        f"only if the circuit is still in the state the call was admitted in; look at {LESSON}")
