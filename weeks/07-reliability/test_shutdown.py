@@ -75,7 +75,7 @@ def exit_code(process: RunningProcess, timeout: float) -> int | None:
 
 
 def test_sigterm_drains_in_flight_requests_and_refuses_new_ones(spawn: Spawn) -> None:
-    server = start(spawn, [*SERVE, "--graceful-timeout", "3"])
+    server = start(spawn, [*SERVE, "--graceful-timeout-s", "3"])
     statuses: dict[str, int | str] = {}
 
     def request(name: str, seconds: float) -> None:
@@ -109,7 +109,7 @@ def test_sigterm_drains_in_flight_requests_and_refuses_new_ones(spawn: Spawn) ->
         f"expected the 3 in-flight 1.5 s requests to complete with 200 after SIGTERM; got {short}. "
         f"Output:\n{server.output(12)}\nlook at {LESSON}")
     assert code is not None and exited_after < 12, (
-        f"expected --graceful-timeout 3 to bound the drain: the 30 s request is cut after ~3 s and the "
+        f"expected --graceful-timeout-s 3 to bound the drain: the 30 s request is cut after ~3 s and the "
         f"process exits; it was still running {exited_after:.0f} s after SIGTERM. Pass the timeout to "
         f"uvicorn (timeout_graceful_shutdown); look at {LESSON}")
     assert code == 0, (
