@@ -12,19 +12,17 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import subprocess
 import sys
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
 import redis
 
-from course.processes import ProcessFailed, RunningProcess
+from course.processes import ProcessFailed, RunningProcess, start_in_background, start_process, stop_all
 from labs.week10_queues_streams import consumer, outbox
 from labs.week10_queues_streams.drill import EFFECTS_SCHEMA
 
@@ -41,10 +39,10 @@ SETTLE_TIMEOUT_S = 30.0  # an upper bound for "everything was processed", never 
 class Rig:
     """Fresh tables and stream for one drill, and the processes it starts."""
 
-    def __init__(self, database_url: str, redis_url: str, spawn: Callable[..., RunningProcess]) -> None:
+    def __init__(self, database_url: str, redis_url: str) -> None:
         self.database_url = database_url
         self.redis_url = redis_url
-        self.spawn = spawn
+        self.processes: list[RunningProcess] = []
         self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute("DROP TABLE IF EXISTS outbox, processed_events, effects")
@@ -69,38 +67,43 @@ class Rig:
         return argv
 
     def start(self, *commands: list[str]) -> list[RunningProcess]:
-        """Start the processes together (imports overlap); fail with their last words if one can't."""
-        def start_one(command: list[str]) -> RunningProcess | str:
+        """Start the processes together (imports overlap) and wait until each has printed ``ready``."""
+        starting = [start_in_background(command, ready_line="ready", timeout=60) for command in commands]
+        started = [s.started() for s in starting]
+        self.processes += [p for p in started if p is not None]
+        failures = []
+        for attempt in starting:
             try:
-                return self.spawn(command, ready_line="ready", timeout=60)
+                attempt.result()
             except ProcessFailed as exc:
-                return str(exc)
+                failures.append(str(exc))
+        if failures:  # outside `except`: one clear message (a starter's becomes "not written yet")
+            pytest.fail(f"a drill process did not start: {failures[0][-2500:]}", pytrace=False)
+        return [p for p in started if p is not None]
 
-        with ThreadPoolExecutor(len(commands)) as pool:
-            started = list(pool.map(start_one, commands))
-        failures = [result for result in started if isinstance(result, str)]
-        if failures:
-            last = failures[0].splitlines()[-1]
-            if "NotImplementedError" in last:
-                pytest.fail(f"not written yet — a drill process stopped on: {last}", pytrace=False)
-            pytest.fail(f"a drill process did not start; its last words:\n{failures[0][-1500:]}",
-                        pytrace=False)
-        return [p for p in started if not isinstance(p, str)]
+    def launch(self, command: list[str]) -> RunningProcess:
+        """Start a process without waiting for it: it may be done (and gone) before anyone reads "ready"."""
+        process = start_process(command)
+        self.processes.append(process)
+        return process
 
-    def expect_killed(self, process: RunningProcess, what: str) -> None:
-        """The process must have SIGKILLed itself at its kill point (so the drill really happened)."""
-        try:
-            code: int | None = process.wait(timeout=SETTLE_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            code = None
-        output = process.output(last_lines=8)
-        if "NotImplementedError" in output:
-            pytest.fail(f"not written yet — the {what} stopped on: {output.splitlines()[-1]}", pytrace=False)
+    def expect_killed(self, process: RunningProcess, what: str, *,
+                      feeder: RunningProcess | None = None) -> None:
+        """The process must have SIGKILLed itself at its kill point (so the drill really happened).
+
+        ``feeder`` is the producer it depends on: if that fails, its output is the answer.
+        """
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        while process.popen.poll() is None and time.monotonic() < deadline:
+            if feeder is not None and feeder.popen.poll() not in (None, 0):
+                pytest.fail(f"the producer failed: {feeder.output(last_lines=12)}", pytrace=False)
+            time.sleep(0.02)
+        code = process.popen.poll()
         assert code == -signal.SIGKILL, (
             f"expected the {what} to reach its kill point and die by SIGKILL; "
             + (f"it was still running after {SETTLE_TIMEOUT_S:.0f} s" if code is None
                else f"it exited with {code}")
-            + f". Its last output:\n{output}")
+            + f". Its last output:\n{process.output(last_lines=12)}")
 
     def publish_events(self, count: int, pause_s: float) -> list[str]:
         """Publish ``count`` events straight onto the stream (as a relay would), ``pause_s`` apart."""
@@ -166,6 +169,7 @@ class Rig:
                 "SELECT 1 FROM pg_stat_activity WHERE application_name = %s", (application_name,)).fetchone())
 
     def close(self) -> None:
+        stop_all(self.processes)
         self.redis.close()
 
 
@@ -175,8 +179,8 @@ def event_number(event: dict[str, str]) -> int:
 
 
 @pytest.fixture
-def rig(lab_database_url: str, redis_url: str, spawn: Callable[..., RunningProcess]) -> Iterator[Rig]:
-    made = Rig(lab_database_url, redis_url, spawn)
+def rig(lab_database_url: str, redis_url: str) -> Iterator[Rig]:
+    made = Rig(lab_database_url, redis_url)
     yield made
     made.close()
 
@@ -233,9 +237,8 @@ def test_a_relay_killed_after_publish_before_mark_republishes_and_loses_nothing(
     # It waits for a backlog of 50 rows, so its batches are full and publish 25 is mid-batch.
     (doomed,) = rig.start(rig.command("relay", name="r1", batch_size=BATCH_SIZE, backlog=50,
                                       die_after_publishes=25))
-    # The producer is not waited for: it may be done (and gone) before anyone could read "ready".
-    producer = rig.spawn(rig.command("produce", name="p1", count=EVENTS, keys=KEYS, pause_ms=1))
-    rig.expect_killed(doomed, "relay r1 (--die-after-publishes 25)")
+    producer = rig.launch(rig.command("produce", name="p1", count=EVENTS, keys=KEYS))
+    rig.expect_killed(doomed, "relay r1 (--die-after-publishes 25)", feeder=producer)
     rig.wait_until_disconnected("drill-relay-r1")
     (replacement,) = rig.start(rig.command("relay", name="r2", batch_size=BATCH_SIZE))
     assert producer.wait(timeout=SETTLE_TIMEOUT_S) == 0, f"the producer failed:\n{producer.output(8)}"
@@ -277,8 +280,8 @@ def test_the_whole_pipeline_applies_every_committed_event_once_through_both_kill
         rig.command("consume", name="c1", die_at="after-effect", die_on=20, min_idle_ms=MIN_IDLE_MS),
         rig.command("consume", name="c2", min_idle_ms=MIN_IDLE_MS),
         rig.command("consume", name="c3", min_idle_ms=MIN_IDLE_MS))
-    producer = rig.spawn(rig.command("produce", name="p1", count=EVENTS, keys=KEYS, pause_ms=1))
-    rig.expect_killed(relay, "relay r1 (--die-after-publishes 25)")
+    producer = rig.launch(rig.command("produce", name="p1", count=EVENTS, keys=KEYS))
+    rig.expect_killed(relay, "relay r1 (--die-after-publishes 25)", feeder=producer)
     rig.wait_until_disconnected("drill-relay-r1")
     (replacement,) = rig.start(rig.command("relay", name="r2", batch_size=BATCH_SIZE))
     rig.expect_killed(c1, "consumer c1 (--die-at after-effect --die-on 20)")
