@@ -19,8 +19,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from course.paths import REPO_ROOT
 from course.services import free_port, port_accepts
-from course.target import REPO_ROOT
 
 
 class ProcessFailed(RuntimeError):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from course.target import REPO_ROOT
+from course.paths import REPO_ROOT
 
 
 @pytest.fixture
