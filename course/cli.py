@@ -171,7 +171,7 @@ def hint(week: WeekArg,
             for line in diff.read_text().splitlines():
                 style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "dim")
                 style = "bold" if line.startswith(("+++", "---")) else style
-                console.print(f"    [{style}]{escape(line)}[/{style}]")
+                console.print(f"    [{style}]{escape(line)}[/{style}]", soft_wrap=True)  # as-is
         console.print()
 
 
