@@ -4,15 +4,20 @@ Test files always import ``labs.weekNN_topic...``. ``labs/__init__.py`` asks
 :func:`lab_package_path` where that package really lives, so ``pytest --solutions`` (which sets
 ``COURSE_LAB_PATH``) swaps the code under test without touching a test file — in the pytest
 process and in every subprocess, server and worker it starts, because they inherit the variable.
+
+This module is copied alone into week 06's image (with ``course/__init__.py``), so it imports
+nothing from the course. Repository paths live in :mod:`course.paths`.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 LAB_PATH_ENV = "COURSE_LAB_PATH"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def lab_package_path(default: list[str]) -> list[str]:
@@ -21,9 +26,10 @@ def lab_package_path(default: list[str]) -> list[str]:
     return [override] if override else default
 
 
-def solutions_dir() -> Path:
-    return REPO_ROOT / "solutions"
+def __getattr__(name: str) -> Path:
+    """``from course.target import REPO_ROOT`` keeps working; the path itself is in course.paths."""
+    if name == "REPO_ROOT":
+        from course.paths import REPO_ROOT
 
-
-def labs_dir() -> Path:
-    return REPO_ROOT / "labs"
+        return REPO_ROOT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
