@@ -1,0 +1,78 @@
+"""Mistake: every request is counted, refused ones too, so a client retrying while limited stays limited."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Response, status
+
+from .settings import Settings, get_settings
+
+POLICY_NAME = "public"
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after_s: float  # 0 when allowed; else seconds until this client may send again
+    reset_after_s: float  # seconds until the oldest counted request leaves the window
+
+
+class SlidingWindowLimiter:
+    """Exact sliding window: the timestamps of each client's requests in the last window."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._hits: dict[str, deque[float]] = {}
+
+    def hit(self, key: str, limit: int, window_s: float) -> Decision:
+        """Count one request by ``key`` if it is allowed; say whether it was and what is left."""
+        now = self._clock()
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - window_s:
+            hits.popleft()
+        allowed = len(hits) < limit
+        hits.append(now)  # MISTAKE: refused requests count too — retrying while limited never ends
+        # At most `limit` timestamps per client; a quiet client's deque empties and is dropped
+        # on its next visit. (A sweep for clients who never return is what Redis TTLs buy.)
+        reset_after_s = hits[0] + window_s - now if hits else 0.0
+        retry_after_s = 0.0 if allowed else reset_after_s
+        return Decision(allowed, limit, max(0, limit - len(hits)), retry_after_s, reset_after_s)
+
+
+def client_key(request: Request) -> str:
+    """Who is "a client": the peer address. Behind a proxy, run uvicorn with --proxy-headers
+    and --forwarded-allow-ips so this is the real client, not the load balancer."""
+    return request.client.host if request.client else "unknown"
+
+
+def rate_limit_headers(decision: Decision, window_s: int) -> dict[str, str]:
+    """``RateLimit-Policy`` and ``RateLimit`` as structured fields (draft -10, one named policy)."""
+    reset = math.ceil(decision.reset_after_s)
+    return {
+        "RateLimit-Policy": f'"{POLICY_NAME}";q={decision.limit};w={window_s}',
+        "RateLimit": f'"{POLICY_NAME}";r={decision.remaining};t={reset}',
+    }
+
+
+async def public_rate_limit(request: Request, response: Response,
+                            settings: Annotated[Settings, Depends(get_settings)]) -> None:
+    """One hit per request, keyed per client: headers on the response, or a 429 with Retry-After."""
+    # `async def` on purpose: it runs on the event loop, one request at a time, so the
+    # read-check-append in `hit` cannot interleave. As a plain `def` it would run in the
+    # threadpool, and two threads could both see "one left".
+    limiter: SlidingWindowLimiter = request.app.state.rate_limiter
+    decision = limiter.hit(client_key(request), settings.public_rate_limit, settings.public_rate_window_s)
+    headers = rate_limit_headers(decision, settings.public_rate_window_s)
+    if not decision.allowed:
+        retry_after = max(1, math.ceil(decision.retry_after_s))
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail="rate limit exceeded",
+                            headers=headers | {"Retry-After": str(retry_after)})
+    response.headers.update(headers)
