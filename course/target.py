@@ -12,10 +12,6 @@ nothing from the course. Repository paths live in :mod:`course.paths`.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 LAB_PATH_ENV = "COURSE_LAB_PATH"
 
@@ -25,11 +21,3 @@ def lab_package_path(default: list[str]) -> list[str]:
     override = os.environ.get(LAB_PATH_ENV)
     return [override] if override else default
 
-
-def __getattr__(name: str) -> Path:
-    """``from course.target import REPO_ROOT`` keeps working; the path itself is in course.paths."""
-    if name == "REPO_ROOT":
-        from course.paths import REPO_ROOT
-
-        return REPO_ROOT
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
