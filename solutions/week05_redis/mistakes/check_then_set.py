@@ -37,11 +37,11 @@ def fingerprint(body: Mapping[str, Any]) -> str:
 
 
 class IdempotencyStore:
-    def __init__(self, client: redis.Redis, *, namespace: str = "idem", ttl: float = 86_400.0,
-                 in_flight_ttl: float = 60.0) -> None:
+    def __init__(self, client: redis.Redis, *, namespace: str = "idem", ttl_s: float = 86_400.0,
+                 in_flight_ttl_s: float = 60.0) -> None:
         self.client = client
         self.namespace = namespace
-        self.ttl_ms = max(1, round(ttl * 1000))
+        self.ttl_ms = max(1, round(ttl_s * 1000))
 
     def execute(self, key: str, body: Mapping[str, Any],
                 handler: Callable[[], StoredResponse]) -> StoredResponse:

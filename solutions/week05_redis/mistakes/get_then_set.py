@@ -12,11 +12,11 @@ from .decision import Decision, now_ms
 
 
 class FixedWindowLimiter:
-    def __init__(self, client: redis.Redis, *, limit: int, window: float,
+    def __init__(self, client: redis.Redis, *, limit: int, window_s: float,
                  namespace: str = "rl:fixed") -> None:
         self.client = client
         self.limit = limit
-        self.window_ms = round(window * 1000)
+        self.window_ms = round(window_s * 1000)
         self.namespace = namespace
 
     def hit(self, key: str, now: float | None = None) -> Decision:
@@ -31,4 +31,4 @@ class FixedWindowLimiter:
         remaining = self.limit - count
         until_reset = (window_start + self.window_ms - at) / 1000
         return Decision(allowed=allowed, limit=self.limit, remaining=remaining,
-                        retry_after=0.0 if remaining > 0 else until_reset, reset_after=until_reset)
+                        retry_after_s=0.0 if remaining > 0 else until_reset, reset_after_s=until_reset)

@@ -10,10 +10,10 @@ import redis
 
 
 class RedisLock:
-    def __init__(self, client: redis.Redis, name: str, ttl: float) -> None:
+    def __init__(self, client: redis.Redis, name: str, ttl_s: float) -> None:
         self.client = client
         self.name = name
-        self.ttl_ms = max(1, round(ttl * 1000))
+        self.ttl_ms = max(1, round(ttl_s * 1000))
         self.held = False
 
     def acquire(self) -> bool:

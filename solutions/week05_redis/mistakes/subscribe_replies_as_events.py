@@ -29,9 +29,9 @@ class Subscription:
         self._pubsub = client.pubsub()
         self._pubsub.subscribe(*channels)  # MISTAKE: returns before Redis confirms
 
-    def get(self, timeout: float) -> Message | None:
-        """The next event, waiting up to ``timeout`` seconds; None if none arrived."""
-        reply = self._pubsub.get_message(timeout=timeout)  # MISTAKE: any reply is an "event"
+    def get(self, timeout_s: float) -> Message | None:
+        """The next event, waiting up to ``timeout_s`` seconds; None if none arrived."""
+        reply = self._pubsub.get_message(timeout=timeout_s)  # MISTAKE: any reply is an "event"
         if reply is None:
             return None
         return Message(_text(reply["channel"]), json.loads(reply["data"]))

@@ -1,0 +1,72 @@
+"""MISTAKE waiter_returns_none — a waiter that runs out of patience returns whatever the cache holds.
+
+While the lock holder works, every waiter polls. When ``wait_timeout_s`` passes, this one gives
+up and returns the last GET — None, since the holder has not written yet. The request that
+called it gets "no such product" for a product that exists. Past the deadline a waiter loads
+for itself: the cache is an optimisation, never the reason a request fails.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from .lock import RedisLock
+
+
+class Cache:
+    """JSON values cached under ``{namespace}:{key}`` for ``ttl_s`` seconds, ±``jitter`` (a fraction)."""
+
+    def __init__(self, client: redis.Redis, *, namespace: str = "cache", ttl_s: float = 300.0,
+                 jitter: float = 0.1, lock_ttl_s: float = 10.0, wait_timeout_s: float = 10.0,
+                 poll_interval_s: float = 0.01) -> None:
+        if not 0 <= jitter < 1:
+            raise ValueError("jitter is a fraction of the TTL, in [0, 1)")
+        self.client = client
+        self.namespace = namespace
+        self.ttl_s = ttl_s
+        self.jitter = jitter
+        self.lock_ttl_s = lock_ttl_s
+        self.wait_timeout_s = wait_timeout_s
+        self.poll_interval_s = poll_interval_s
+
+    def key_for(self, key: str) -> str:
+        """The Redis key that holds ``key``'s cached value."""
+        return f"{self.namespace}:{key}"
+
+    def ttl_ms(self) -> int:
+        """A TTL drawn uniformly from ``ttl_s × [1 - jitter, 1 + jitter]``, in milliseconds."""
+        return max(1, round(self.ttl_s * random.uniform(1 - self.jitter, 1 + self.jitter) * 1000))
+
+    def get_or_load(self, key: str, loader: Callable[[], Any]) -> Any:
+        """The cached value for ``key``; on a miss exactly one caller runs ``loader``."""
+        cache_key = self.key_for(key)
+        lock = RedisLock(self.client, f"{cache_key}:lock", self.lock_ttl_s)
+        deadline = time.monotonic() + self.wait_timeout_s
+        while True:
+            cached = self.client.get(cache_key)
+            if cached is not None:
+                return json.loads(cached)
+            if lock.acquire():
+                try:
+                    # The previous holder may have filled the key between our GET and our SET NX.
+                    cached = self.client.get(cache_key)
+                    if cached is not None:
+                        return json.loads(cached)
+                    value = loader()
+                    self.client.set(cache_key, json.dumps(value), px=self.ttl_ms())
+                    return value
+                finally:
+                    lock.release()
+            if time.monotonic() >= deadline:
+                return None  # MISTAKE: gave up waiting — and answered "nothing cached" as the value
+            time.sleep(self.poll_interval_s)
+
+    def invalidate(self, key: str) -> None:
+        """Drop ``key`` so the next read loads fresh data (call it after writing the source)."""
+        self.client.delete(self.key_for(key))
