@@ -15,6 +15,8 @@ from datetime import datetime
 
 import psycopg
 
+MAX_LIMIT = 1000
+
 
 class InvalidCursor(ValueError):
     """The cursor was not produced by this module."""

@@ -18,6 +18,10 @@ class InsufficientFunds(Exception):
     """The source account cannot cover the amount; nothing was changed."""
 
 
+class UnknownAccount(LookupError):
+    """The source or the target account does not exist; nothing was changed."""
+
+
 def transfer(conn: psycopg.Connection, source: int, target: int, amount: int) -> None:
     if amount <= 0 or source == target:
         raise ValueError("bad transfer")

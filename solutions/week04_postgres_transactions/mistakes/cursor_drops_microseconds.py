@@ -1,0 +1,88 @@
+"""MISTAKE cursor_drops_microseconds — the cursor stores the timestamp as whole epoch seconds.
+
+``int(created_at.timestamp())`` looks like a compact, timezone-free key. But PostgreSQL keeps
+microseconds: the decoded cursor is up to a second *earlier* than the row it stands for, so
+``(created_at, id) < cursor`` skips every row in that second after the page's last one. Data
+stamped on whole seconds hides it; ``now()`` never is.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import psycopg
+
+MAX_LIMIT = 1000
+
+
+class InvalidCursor(ValueError):
+    """The cursor was not produced by :func:`encode_cursor` (truncated, edited or made up)."""
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    created_at: datetime
+    kind: str
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Event]
+    next_cursor: str | None  # None on the last page
+
+
+def encode_cursor(created_at: datetime, event_id: int) -> str:
+    """The opaque cursor that points just after the row ``(created_at, event_id)``."""
+    raw = json.dumps([int(created_at.timestamp()), event_id]).encode()  # MISTAKE: whole seconds
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The key inside ``cursor``; raises :class:`InvalidCursor` for anything else.
+
+    The message says what is wrong and names the cursor ("invalid cursor …"): it is what a 400
+    response shows the client.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, event_id = json.loads(raw)
+        created_at = datetime.fromtimestamp(stamp, tz=UTC)
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}: not one this API issued") from exc
+    if type(event_id) is not int or created_at.tzinfo is None:
+        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}: malformed key")
+    return created_at, event_id
+
+
+def list_events(conn: psycopg.Connection, limit: int = 50, cursor: str | None = None) -> Page:
+    """One page of events, newest first (``created_at DESC, id DESC``), after ``cursor``.
+
+    ``ValueError`` unless ``1 <= limit <= MAX_LIMIT``; ``InvalidCursor`` before any query runs.
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+    # Fetch one extra row: it tells us whether a next page exists without a COUNT(*).
+    if cursor is None:
+        rows = conn.execute(
+            "SELECT id, created_at, kind FROM events ORDER BY created_at DESC, id DESC LIMIT %s",
+            (limit + 1,),
+        ).fetchall()
+    else:
+        created_at, event_id = decode_cursor(cursor)
+        # The row comparison matches the index (created_at, id) walked backwards: it is an index
+        # condition, so one descent to the cursor, then `limit` entries. The same logic spelled
+        # `created_at < x OR (created_at = x AND id < y)` is only a filter: the scan would start
+        # at the newest row and discard every row before the cursor, as OFFSET does.
+        rows = conn.execute(
+            "SELECT id, created_at, kind FROM events WHERE (created_at, id) < (%s, %s)"
+            " ORDER BY created_at DESC, id DESC LIMIT %s",
+            (created_at, event_id, limit + 1),
+        ).fetchall()
+    items = [Event(*row) for row in rows[:limit]]
+    more = len(rows) > limit
+    return Page(items, encode_cursor(items[-1].created_at, items[-1].id) if more else None)
