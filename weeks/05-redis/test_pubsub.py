@@ -23,12 +23,25 @@ def channel() -> str:
 
 def drain(subscription: Subscription, expected: int) -> list[Message]:
     """Up to ``expected`` messages (waiting generously for each), plus any extra that shows up."""
-    received = []
-    while len(received) < expected and (message := subscription.get(timeout_s=5)) is not None:
+    received: list[Message] = []
+    while len(received) < expected and (message := _next(subscription, 5)) is not None:
         received.append(message)
-    while (extra := subscription.get(timeout_s=0.2)) is not None:
+    while (extra := _next(subscription, 0.2)) is not None:
         received.append(extra)
     return received
+
+
+def _next(subscription: Subscription, timeout_s: float) -> Message | None:
+    """``subscription.get``, with an exception from it reported as what it most likely means."""
+    try:
+        return subscription.get(timeout_s=timeout_s)
+    except NotImplementedError:
+        raise
+    except Exception as exc:
+        pytest.fail(f"expected Subscription.get to return the next event or None; it raised {exc!r}. "
+                    f"Was a reply that is not an event — Redis's own 'subscribe' confirmation, whose "
+                    f"data is a count — decoded as one? Only replies of type 'message' are events. "
+                    f"See {LESSON}, section 'Pub/sub'.", pytrace=False)
 
 
 def test_fan_out_reaches_every_subscriber(redis_client: redis.Redis, channel: str) -> None:
