@@ -33,5 +33,6 @@ $(VENV)/.installed: pyproject.toml
 docs: setup             ## build the site into site/ (strict)
 	@NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
-lint: setup
+lint: setup             ## ruff over all the course's code, mypy over the harness (its settings: pyproject.toml)
 	@$(BIN)/ruff check course labs solutions weeks tests
+	@$(BIN)/mypy course

@@ -38,11 +38,13 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
+from course.errors import CourseError
+
 CHUNK = 64 * 1024
 REBIND_PATIENCE_S = 2.0
 
 
-class ChaosError(RuntimeError):
+class ChaosError(CourseError, RuntimeError):
     """The proxy could not do what was asked (e.g. its port was taken while it was cut)."""
 
 

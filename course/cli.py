@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -22,6 +22,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from course import curriculum, progress, services, tracker
+from course.errors import CourseError
 from course.target import REPO_ROOT
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False,
@@ -35,22 +36,48 @@ err = Console(stderr=True, highlight=False)
 P = ParamSpec("P")
 R = TypeVar("R")
 
-WeekArg = Annotated[str, typer.Argument(help="week number, e.g. 05", show_default=False)]
+
+class WrongArgument(CourseError):
+    """A command was given something it cannot use (a week that does not exist, no week at all)."""
+
+
+def _fail(exc: CourseError) -> NoReturn:
+    err.print(f"[red]✗[/red] {exc}")
+    raise typer.Exit(2) from None
 
 
 def friendly(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn the harness's known errors into one clear message and exit code 2."""
+    """Turn a problem the learner can fix (a :class:`CourseError`) into one line and exit code 2.
+
+    Only ``CourseError`` is caught: anything else is a bug in the harness and keeps its
+    traceback, so it gets reported instead of hiding behind a kind-looking line.
+    """
 
     @wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except (tracker.TrackerError, curriculum.CurriculumError, services.ServiceUnavailable,
-                LookupError) as exc:
-            err.print(f"[red]✗[/red] {exc}")
-            raise typer.Exit(2) from None
+        except CourseError as exc:
+            _fail(exc)
 
     return run
+
+
+def _week_code(ctx: typer.Context, value: str | None) -> str | None:
+    """Check a week argument while parsing, so every command rejects a wrong one the same way."""
+    if value is None:
+        return None
+    try:
+        return curriculum.week(value).code
+    except LookupError:
+        codes = [w.code for w in curriculum.weeks()]
+        example = next((w.code for w in curriculum.weeks() if w.has_lab), codes[0])
+        _fail(WrongArgument(f"There is no week '{value}': weeks run from {codes[0]} to {codes[-1]},"
+                            f" e.g. `course {ctx.info_name} {example}`."))
+
+
+WeekArg = Annotated[str, typer.Argument(help="week number, e.g. 05", show_default=False,
+                                        callback=_week_code)]
 
 
 def _pytest(*args: str) -> int:
@@ -103,12 +130,12 @@ def next_() -> None:
 @friendly
 def start(serve: Annotated[bool, typer.Option(help="serve the course site on 127.0.0.1")] = True,
           port: Annotated[int, typer.Option(help="port for the site")] = 8000) -> None:
-    """Create your tracker (once), check the services, show where you stand, serve the site."""
+    """Start your clock (once), check the services, show where you stand, serve the site."""
     path = tracker.tracker_path()
-    created = not path.exists()
+    started = path.exists() and tracker.load(path).start is not None
     state = tracker.create(path)
-    if created:
-        console.print(f"Created {path.name}: start {state.start}, target {state.target} "
+    if not started:
+        console.print(f"Your clock starts: start {state.start}, target {state.target} in {path.name} "
                       "(edit the dates there if you like).")
     with console.status("Starting PostgreSQL and Redis (first time: a few seconds) …"):
         try:
@@ -128,13 +155,19 @@ def start(serve: Annotated[bool, typer.Option(help="serve the course site on 127
 
 @app.command()
 @friendly
-def check(week: Annotated[str | None, typer.Argument(help="week number, e.g. 05")] = None,
+def check(week: Annotated[str | None, typer.Argument(help="week number, e.g. 05",
+                                                    callback=_week_code)] = None,
           all_weeks: Annotated[bool, typer.Option("--all", help="re-verify every week")] = False
           ) -> None:
     """Run a week's lab tests on your code and record the result (``--all``: every week)."""
-    if all_weeks == (week is not None):
-        raise LookupError("Say which week (`course check 05`) or `course check --all`.")
-    chosen = [w for w in curriculum.weeks() if w.has_lab] if all_weeks else [curriculum.week(week)]
+    if week is None:
+        if not all_weeks:
+            raise WrongArgument("Say which week (`course check 05`) or `course check --all`.")
+        chosen = [w for w in curriculum.weeks() if w.has_lab]
+    elif all_weeks:
+        raise WrongArgument(f"Say one week (`course check {week}`) or `course check --all`, not both.")
+    else:
+        chosen = [curriculum.week(week)]
     failing = [w.code for w in chosen if not w.has_lab or _pytest(f"weeks/{w.code}", "-q") != 0]
     if failing:
         raise typer.Exit(1)
@@ -167,7 +200,7 @@ def watch(week: WeekArg) -> None:
 
     chosen = curriculum.week(week)
     if not chosen.package:
-        raise LookupError(f"Week {chosen.code} has no lab yet.")
+        raise WrongArgument(f"Week {chosen.code} has no lab yet; `course next` says what to do now.")
     folder = REPO_ROOT / "labs" / chosen.package
     console.print(f"Watching {folder.relative_to(REPO_ROOT)} — save a file to re-run; Ctrl+C stops.")
     _pytest(f"weeks/{chosen.code}", "-q", "--tb=line")

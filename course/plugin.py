@@ -17,7 +17,7 @@ import itertools
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,22 +90,93 @@ def _in_course(config: pytest.Config) -> bool:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A starter's ``NotImplementedError`` is one line: which function, and where the lesson is.
 
-    Thirty identical tracebacks teach nothing; "not written yet: cache.py:41 get_or_load —
-    see README §3" says exactly where to start.
+    Thirty identical tracebacks teach nothing; "not written yet: cache.py:41 get_or_load() —
+    … see weeks/05-redis/README.md, section 'Stampedes'" says exactly where to start. The error
+    is found however it reached the test: raised directly or re-raised from a future, inside an
+    ``ExceptionGroup``, as the cause of another error, collected by the test from its threads
+    (``assert not errors``), or printed in a subprocess's traceback.
     """
     report = yield
-    excinfo = call.excinfo
-    if report.failed and excinfo is not None and excinfo.errisinstance(NotImplementedError):
-        entry = excinfo.traceback[-1]
-        where = Path(str(entry.path))
-        with contextlib.suppress(ValueError):
-            where = where.relative_to(REPO_ROOT)
-        report.longrepr = (f"not written yet: {where}:{entry.lineno + 1} {entry.name}() — "
-                           f"{excinfo.value}")
+    if report.failed and call.excinfo is not None:
+        unwritten = starter_failure(call.excinfo)
+        if unwritten is not None:
+            report.longrepr = unwritten
     return report
+
+
+# A Python traceback printed by a subprocess: the frames, then the NotImplementedError line.
+_TEXT_FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<name>\S+)', re.M)
+_TEXT_ERROR = re.compile(r"^[ \t]*NotImplementedError: (?P<message>.*)$", re.M)
+
+
+def starter_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
+    """The one-line "not written yet" report if a starter's ``NotImplementedError`` failed the test."""
+    found = next((unwritten for candidate in _raised_or_collected(excinfo)
+                  if (unwritten := _find_unwritten(candidate, seen=set())) is not None), None)
+    if found is not None:
+        tb = found.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is None:
+            return f"not written yet — {found}"
+        code = tb.tb_frame.f_code
+        return _one_line(code.co_filename, tb.tb_lineno, code.co_name, str(found))
+    text = str(excinfo.value)
+    error = _TEXT_ERROR.search(text)
+    if error is None:
+        return None
+    frames = list(_TEXT_FRAME.finditer(text, 0, error.start()))
+    if not frames:
+        return f"not written yet — {error['message']}"
+    last = frames[-1]
+    return _one_line(last["path"], int(last["line"]), last["name"], error["message"])
+
+
+def _one_line(filename: str, line: int, function: str, message: str) -> str:
+    where = Path(filename)
+    with contextlib.suppress(ValueError):
+        where = where.relative_to(REPO_ROOT)
+    return f"not written yet: {where}:{line} {function}() — {message}"
+
+
+def _find_unwritten(exc: BaseException | None, seen: set[int]) -> NotImplementedError | None:
+    """The first ``NotImplementedError`` in ``exc``, its group members, causes and contexts."""
+    if exc is None or id(exc) in seen:
+        return None
+    seen.add(id(exc))
+    if isinstance(exc, NotImplementedError):
+        return exc
+    inner: list[BaseException | None] = [exc.__cause__, exc.__context__]
+    if isinstance(exc, BaseExceptionGroup):
+        inner = [*exc.exceptions, *inner]
+    for candidate in inner:
+        found = _find_unwritten(candidate, seen)
+        if found is not None:
+            return found
+    return None
+
+
+def _raised_or_collected(excinfo: pytest.ExceptionInfo[BaseException]) -> Iterator[BaseException]:
+    """The error that failed the test, then errors the test gathered from threads, futures, tasks."""
+    yield excinfo.value
+    for entry in excinfo.traceback:
+        for value in entry.frame.f_locals.values():
+            yield from _exceptions_in(value)
+
+
+def _exceptions_in(value: object) -> list[BaseException]:
+    """Exceptions held in a test's local variable: the value itself, or a collection's items."""
+    if isinstance(value, BaseException):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return [item for item in value if isinstance(item, BaseException)]
+    return []
 
 
 # --------------------------------------------------------------------------- service fixtures
@@ -220,6 +291,7 @@ class ProgressRecorder:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.outcomes: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+        self.unwritten: set[tuple[str, str, str]] = set()  # failed as "not written yet": no hint yet
         self.message: list[str] = []
 
     def _lab_key(self, nodeid: str) -> tuple[str, str] | None:
@@ -236,6 +308,8 @@ class ProgressRecorder:
         name = report.nodeid.split("::", 1)[1] if "::" in report.nodeid else report.nodeid
         if report.failed:
             tests[name] = "failed"
+            if isinstance(report.longrepr, str) and report.longrepr.startswith("not written yet"):
+                self.unwritten.add((*key, name))
         elif report.when == "call" and tests.get(name) != "failed":
             tests[name] = "skipped" if report.skipped else "passed"
         elif report.skipped and name not in tests:
@@ -272,7 +346,7 @@ class ProgressRecorder:
             total = len(tests)
             label = lab.id.split("/")[-1] if lab else test_file
             summaries.append(f"{label} {'✓' if not failed and passed else f'{passed}/{total}'}")
-            for name in failed[:2]:
+            for name in [n for n in failed if (folder, test_file, n) not in self.unwritten][:2]:
                 hint = week.hint_for(f"{test_file}::{name.split('[')[0]}")
                 if hint and not os.environ.get(LAB_PATH_ENV):
                     hints.append(f"  hint · {name}: {hint.strip()}")

@@ -19,11 +19,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from course.errors import CourseError
 from course.services import free_port, port_accepts
 from course.target import REPO_ROOT
 
 
-class ProcessFailed(RuntimeError):
+class ProcessFailed(CourseError, RuntimeError):
     """The process died or never became ready; the message carries its last output."""
 
 

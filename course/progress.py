@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from course import curriculum
-from course.tracker import Tracker
+from course.tracker import Tracker, default_target
 
 SEMESTER_WEEKS = 16
 
@@ -30,7 +30,7 @@ class Pace:
     today: dt.date
     expected_week: int  # the course week the calendar says you should be in
     current_week: int  # the first week with an unfinished lab
-    days_left: int
+    days_left: int | None  # None: the learner's clock has not started yet
 
     @property
     def on_pace(self) -> bool:
@@ -38,6 +38,8 @@ class Pace:
 
     @property
     def summary(self) -> str:
+        if self.days_left is None:
+            return "not started — `course start` (or your first `pytest weeks/NN`) starts your clock"
         if self.days_left < 0:
             return f"the target date passed {-self.days_left} days ago — set a new one in tracker.yaml"
         where = f"you are in week {self.current_week:02d}, the calendar says week {self.expected_week:02d}"
@@ -72,11 +74,15 @@ def current_week(tracker: Tracker) -> int:
 
 
 def pace(tracker: Tracker, today: dt.date | None = None) -> Pace:
+    """Where the calendar says the learner should be, from the start and target dates."""
     today = today or dt.date.today()
-    span = max((tracker.target - tracker.start).days, 1)
+    if tracker.start is None:
+        return Pace(today, 1, current_week(tracker), None)
+    target = tracker.target or default_target(tracker.start)
+    span = max((target - tracker.start).days, 1)
     elapsed = min(max((today - tracker.start).days, 0), span)
     expected = min(SEMESTER_WEEKS, 1 + elapsed * SEMESTER_WEEKS // span)
-    return Pace(today, expected, current_week(tracker), (tracker.target - today).days)
+    return Pace(today, expected, current_week(tracker), (target - today).days)
 
 
 def anchor_readiness(tracker: Tracker) -> list[tuple[str, str, bool]]:

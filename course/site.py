@@ -157,12 +157,13 @@ def render_anchor_readiness(state: tracker.Tracker | None) -> str:
 def render_progress(state: tracker.Tracker | None) -> str:
     lines = ["# Your progress", ""]
     if state is None:
-        lines += ["No `tracker.yaml` yet (or it does not parse). Run `make start` to create it;",
+        lines += ["No `tracker.yaml` (or it does not parse): `course doctor` names the problem;",
                   "`pytest weeks/NN` and `course check` fill it in as your labs pass.", ""]
     else:
         passed, total = progress.labs_passed(state)
         pace = progress.pace(state)
-        lines += [f"**{passed} of {total} labs passed** · started {state.start} · target {state.target}",
+        dates = f"started {state.start} · target {state.target}" if state.start else "not started yet"
+        lines += [f"**{passed} of {total} labs passed** · {dates}",
                   "", f"Pace: {pace.summary}.", "", f"Next: {progress.next_step(state).command_line}", ""]
     lines += ["## Labs", "", "| week | lab | status | first passed | commit |", "|---|---|---|---|---|"]
     for week, lab in curriculum.all_labs():

@@ -1,8 +1,10 @@
 """``tracker.yaml``: the learner's plan and progress — loaded, validated and updated safely.
 
 The file belongs to the learner. Edits go through ruamel.yaml's round-trip mode so comments and
-ordering survive; writes are atomic (temp file, fsync, rename) so a crash never leaves half a
-file; an invalid file raises :class:`TrackerError` naming the file and line and is never
+ordering survive; every update is a read-modify-write under a lock file beside the tracker, so
+two processes recording at once (``course watch`` in one terminal, ``pytest`` in another) never
+lose each other's records; writes are atomic (temp file, fsync, rename) so a crash never leaves
+half a file; an invalid file raises :class:`TrackerError` naming the file and line and is never
 rewritten. A lab's first pass is recorded once and kept forever — a later failing run updates
 ``last`` but cannot take the achievement away.
 """
@@ -11,10 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import io
 import os
+import stat
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,17 +28,22 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
+from course.errors import CourseError
 from course.target import REPO_ROOT
 
 TRACKER_ENV = "COURSE_TRACKER"
 
+# The course ships this file as tracker.yaml at the top of the repository, so a fresh clone shows
+# it and `course status` works at once. `start` and `target` stay empty until the learner's clock
+# starts: their first `course start` or first recorded lab run fills both in.
 TEMPLATE = """\
-# Backend Semester — your plan and your progress.
-# `pytest weeks/NN` and `course check` write `labs:`; you fill in `deliverables:`.
-# Comments you add here are kept. Commit this file: it is your record.
-start: {start}
-target: {target}  # the seed plan's deadline: project and resume done by May end
-labs: {{}}
+# Backend Semester — your plan and your progress. This file is yours: commit it.
+# Your first `course start` or `pytest weeks/NN` fills in start and target; lab runs write
+# `labs:` (a first pass is kept forever); you fill in `deliverables:` (or `course deliverable`).
+# Comments you add here are kept.
+start:              # the day you began
+target:             # the day you mean to finish: May 31 by default (the seed plan's deadline)
+labs: {}
 deliverables:
   public_url: ""  # week 12: the URL where your deployed service answers
   resume: false  # week 16: resume rewritten around impact (true when done)
@@ -42,7 +52,7 @@ deliverables:
 """
 
 
-class TrackerError(ValueError):
+class TrackerError(CourseError, ValueError):
     """tracker.yaml cannot be used as it is; the message says where and how to fix it."""
 
 
@@ -76,8 +86,8 @@ class Deliverables(BaseModel):
 class Tracker(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: dt.date
-    target: dt.date
+    start: dt.date | None = None  # None until the learner's first `course start` or lab run
+    target: dt.date | None = None
     labs: dict[str, LabProgress] = {}
     deliverables: Deliverables = Deliverables()
 
@@ -146,18 +156,22 @@ def _parse(path: Path, text: str) -> tuple[CommentedMap, Tracker]:
 
 
 def create(path: Path | None = None, today: dt.date | None = None) -> Tracker:
-    """Write a fresh tracker if none exists; never touches an existing one."""
+    """Start the learner's clock: write a tracker if there is none, fill in an empty start date.
+
+    A tracker that already has a start date is never changed — `course start` may run any
+    number of times.
+    """
     path = path or tracker_path()
-    today = today or dt.date.today()
-    if not path.exists():
-        _atomic_write(path, TEMPLATE.format(start=today, target=default_target(today)))
-    return load(path)
+    with _locked(path):
+        doc = _read_for_update(path)
+        return _write(path, doc) if _start_clock(doc, today or dt.date.today()) else load(path)
 
 
 def load(path: Path | None = None) -> Tracker:
     path = path or tracker_path()
     if not path.exists():
-        raise TrackerError(f"{path}: not found. Run `course start` (or `make start`) to create it.")
+        raise TrackerError(f"{path}: not found. `git checkout tracker.yaml` restores the course's copy;"
+                           " `course start` (or `make start`) writes a fresh one.")
     return _parse(path, path.read_text())[1]
 
 
@@ -172,24 +186,88 @@ def current_commit() -> str:
 
 
 def record_runs(runs: dict[str, LabRun], path: Path | None = None) -> Tracker:
-    """Record lab results; a first pass is stamped once and never removed."""
+    """Record lab results; a first pass is stamped once and never removed.
+
+    The first recorded run also starts the learner's clock if `course start` has not.
+    """
     path = path or tracker_path()
-    if not path.exists():
-        create(path)
-    doc, _ = _parse(path, path.read_text())
-    labs = doc.get("labs")
-    if not isinstance(labs, CommentedMap):
-        labs = CommentedMap()
-        doc["labs"] = labs
-    for lab_id, run in runs.items():
-        entry = labs.get(lab_id)
-        if not isinstance(entry, CommentedMap):
-            entry = CommentedMap()
-            labs[lab_id] = entry
-        if run.outcome == "passed" and not entry.get("first_passed"):
-            entry["first_passed"] = run.at
-            entry["commit"] = run.commit
-        entry["last"] = CommentedMap(run.model_dump(mode="json"))
+    with _locked(path):
+        doc = _read_for_update(path)
+        if runs:
+            _start_clock(doc, min(run.at for run in runs.values()).astimezone().date())  # local day
+        labs = doc.get("labs")
+        if not isinstance(labs, CommentedMap):
+            labs = CommentedMap()
+            doc["labs"] = labs
+        for lab_id, run in runs.items():
+            entry = labs.get(lab_id)
+            if not isinstance(entry, CommentedMap):
+                entry = CommentedMap()
+                labs[lab_id] = entry
+            if run.outcome == "passed" and not entry.get("first_passed"):
+                entry["first_passed"] = run.at
+                entry["commit"] = run.commit
+            entry["last"] = CommentedMap(run.model_dump(mode="json"))
+        return _write(path, doc)
+
+
+def set_deliverable(name: str, value: str, path: Path | None = None) -> Tracker:
+    """Set one deliverable from text typed on the command line, keeping comments."""
+    fields = Deliverables.model_fields
+    if name not in fields:
+        raise TrackerError(f"No deliverable '{name}'. Choose one of: {', '.join(fields)}.")
+    path = path or tracker_path()
+    with _locked(path):
+        doc = _read_for_update(path)
+        current = doc.setdefault("deliverables", CommentedMap())
+        candidate = Tracker.model_validate(dict(doc)).deliverables.model_dump() | {name: value}
+        try:
+            checked = Deliverables.model_validate(candidate)
+        except ValidationError as exc:
+            raise TrackerError(f"deliverables.{name}: {exc.errors()[0]['msg']}.") from exc
+        current[name] = getattr(checked, name)
+        return _write(path, doc)
+
+
+# --------------------------------------------------------------------------- safe updates
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold the tracker's lock: one read-modify-write at a time, across processes.
+
+    A learner may run `course watch 05` in one terminal and `pytest weeks/07` in another; without
+    the lock, each reads the file, adds its records and writes — and the slower writer silently
+    drops the faster one's. The lock lives in its own file beside the tracker because the
+    tracker itself is replaced (not rewritten) by every atomic write.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _read_for_update(path: Path) -> CommentedMap:
+    """The tracker as a round-trip document, read under the lock (the course's template if absent)."""
+    text = path.read_text() if path.exists() else TEMPLATE
+    return _parse(path, text)[0]
+
+
+def _start_clock(doc: CommentedMap, today: dt.date) -> bool:
+    """Fill in an empty start date (and target); True if the document changed."""
+    if doc.get("start") is not None:
+        return False
+    doc["start"] = today
+    if doc.get("target") is None:
+        doc["target"] = default_target(today)
+    return True
+
+
+def _write(path: Path, doc: CommentedMap) -> Tracker:
+    """Write ``doc`` atomically — only after reading it back as a valid tracker."""
     buffer = io.StringIO()
     _yaml().dump(doc, buffer)
     text = buffer.getvalue()
@@ -198,31 +276,12 @@ def record_runs(runs: dict[str, LabRun], path: Path | None = None) -> Tracker:
     return updated
 
 
-def set_deliverable(name: str, value: str, path: Path | None = None) -> Tracker:
-    """Set one deliverable from text typed on the command line, keeping comments."""
-    path = path or tracker_path()
-    doc, tracker = _parse(path, path.read_text())
-    fields = Deliverables.model_fields
-    if name not in fields:
-        raise TrackerError(f"No deliverable '{name}'. Choose one of: {', '.join(fields)}.")
-    current = doc.setdefault("deliverables", CommentedMap())
-    candidate = tracker.deliverables.model_dump() | {name: value}
-    try:
-        checked = Deliverables.model_validate(candidate)
-    except ValidationError as exc:
-        raise TrackerError(f"deliverables.{name}: {exc.errors()[0]['msg']}.") from exc
-    current[name] = getattr(checked, name)
-    buffer = io.StringIO()
-    _yaml().dump(doc, buffer)
-    updated = _parse(path, buffer.getvalue())[1]
-    _atomic_write(path, buffer.getvalue())
-    return updated
-
-
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Temp file, fsync, rename: a reader or a crash sees the old file or the new one, never half."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); the tracker keeps the mode it had (or 0644).
+        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644)
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()

@@ -5,11 +5,27 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from course.target import REPO_ROOT
+
+
+@pytest.fixture(scope="session", autouse=True)
+def scratch_tracker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point every tracker write of the suite at a scratch file, in this process and its children.
+
+    The repository's ``tracker.yaml`` is the learner's record: the course's own tests (which start
+    real ``pytest weeks/NN`` runs) must never add to it or start its clock. A fixture, not a
+    ``pytest_configure`` hook: pytest loads this conftest for a learner's ``pytest weeks/NN``
+    too (``testpaths``), and that run must record where it always does.
+    """
+    path = tmp_path_factory.mktemp("suite-tracker") / "tracker.yaml"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COURSE_TRACKER", str(path))
+        yield path
 
 
 @pytest.fixture

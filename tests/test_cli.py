@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
-from course import tracker
-from course.cli import app
+from course import curriculum, tracker
+from course.cli import app, friendly
 
 runner = CliRunner()
 
@@ -17,10 +18,28 @@ def invoke(*args: str):  # type: ignore[no-untyped-def]
     return runner.invoke(app, list(args))
 
 
-def test_status_before_start_says_how_to_begin(tracker_file: Path) -> None:
+def test_status_works_on_a_fresh_clone_before_start(tracker_file: Path) -> None:
+    tracker_file.write_text(tracker.TEMPLATE)  # what a fresh clone's tracker.yaml holds
+    result = invoke("status")
+    assert result.exit_code == 0, result.output
+    assert "not started" in result.output and "course start" in result.output, result.output
+    assert tracker_file.read_text() == tracker.TEMPLATE, "status only reads"
+
+
+def test_a_missing_tracker_says_how_to_get_it_back(tracker_file: Path) -> None:
     result = invoke("status")
     assert result.exit_code == 2
-    assert "make start" in result.output and "Traceback" not in result.output
+    assert "git checkout tracker.yaml" in result.output and "Traceback" not in result.output
+
+
+def test_start_starts_the_clock_once(tracker_file: Path) -> None:
+    tracker_file.write_text(tracker.TEMPLATE)
+    first = invoke("start", "--no-serve")
+    assert "Your clock starts" in first.output, first.output
+    started = tracker.load().start
+    assert started is not None
+    again = invoke("start", "--no-serve")
+    assert "Your clock starts" not in again.output and tracker.load().start == started
 
 
 def test_status_shows_weeks_pace_anchor_and_next(tracker_file: Path) -> None:
@@ -33,12 +52,48 @@ def test_status_shows_weeks_pace_anchor_and_next(tracker_file: Path) -> None:
 
 
 @pytest.mark.parametrize("args", [("check", "17"), ("check", "x"), ("hint", "99"), ("watch", "0"),
-                                  ("check",)])
+                                  ("check",), ("check", "05", "--all")])
 def test_wrong_week_arguments_are_one_clear_message(tracker_file: Path, args: tuple[str, ...]) -> None:
     result = invoke(*args)
-    assert result.exit_code == 2
-    assert "Traceback" not in result.output
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
     assert "week" in result.output.lower()
+    assert len(result.output.strip().splitlines()) <= 2, f"one line, not a page: {result.output}"
+
+
+@pytest.mark.parametrize("args", [("check", "99"), ("hint", "x"), ("watch", "17")])
+def test_an_unknown_week_names_the_valid_choices(args: tuple[str, ...]) -> None:
+    result = invoke(*args)
+    weeks = curriculum.weeks()
+    assert f"no week '{args[1]}'" in result.output, result.output
+    assert f"from {weeks[0].code} to {weeks[-1].code}" in result.output, result.output
+    assert f"course {args[0]} " in result.output, "an example of the right spelling"
+
+
+def test_a_week_without_a_lab_cannot_be_watched() -> None:
+    empty = next((w for w in curriculum.weeks() if not w.has_lab), None)
+    if empty is None:
+        pytest.skip("every week has a lab")
+    result = invoke("watch", empty.code)
+    assert result.exit_code == 2 and "has no lab yet" in result.output, result.output
+
+
+def test_only_course_errors_become_one_line() -> None:
+    """A bug in the harness (a KeyError, say) keeps its traceback instead of posing as advice."""
+
+    @friendly
+    def buggy() -> None:
+        raise KeyError("postgres")
+
+    @friendly
+    def learner_fixable() -> None:
+        raise tracker.TrackerError("tracker.yaml: line 3: fix it")
+
+    with pytest.raises(KeyError):
+        buggy()
+    with pytest.raises(typer.Exit) as exited:
+        learner_fixable()
+    assert exited.value.exit_code == 2
 
 
 def test_a_corrupt_tracker_is_reported_and_left_alone(tracker_file: Path) -> None:

@@ -127,8 +127,78 @@ def test_a_learner_run_is_recorded_and_says_what_is_next(tmp_path: Path) -> None
     solved = run_pytest(f"weeks/{LAB_WEEK.code}/{lab.tests}", "-q", "--solutions", env=env)
     assert "nothing recorded" in solved.stdout
     assert tracker_path.read_text() == text, "--solutions runs never touch the tracker"
+    run_pytest(f"weeks/{LAB_WEEK.code}/{lab.tests}", "-q", env=env | {"COURSE_RECORD": "0"})
+    assert tracker_path.read_text() == text, "the proof's runs (COURSE_RECORD=0) never touch the tracker"
 
     for narrowing in (("-k", "zzz_no_such_test"), ("-x",)):
         partial = run_pytest(f"weeks/{LAB_WEEK.code}/{lab.tests}", "-q", *narrowing, env=env)
         assert tracker_path.read_text() == text, f"a partial run ({narrowing[0]}) is not recorded"
     assert "partial run" in partial.stdout, partial.stdout[-500:]
+
+
+STARTER = '''
+def unwritten():
+    raise NotImplementedError("see weeks/05-redis/README.md, section 'Stampedes'")
+'''
+
+WRAPPED = '''
+import concurrent.futures, subprocess, sys, threading
+from starter import unwritten
+
+def test_direct():
+    unwritten()
+
+def test_from_a_future():
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        pool.submit(unwritten).result()
+
+def test_errors_collected_from_threads():
+    errors = []
+    def work():
+        try:
+            unwritten()
+        except Exception as exc:
+            errors.append(exc)
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, f"every thread should finish; they raised {errors}"
+
+def test_in_an_exception_group():
+    errors = []
+    for _ in range(3):
+        try:
+            unwritten()
+        except NotImplementedError as exc:
+            errors.append(exc)
+    raise ExceptionGroup("workers failed", [ValueError("other"), ExceptionGroup("inner", errors)])
+
+def test_as_a_cause():
+    try:
+        unwritten()
+    except NotImplementedError as exc:
+        raise RuntimeError("the worker died") from exc
+
+def test_in_a_subprocess_traceback():
+    child = subprocess.run([sys.executable, "-c", "from starter import unwritten; unwritten()"],
+                           capture_output=True, text=True)
+    assert child.returncode == 0, f"the worker process failed:\\n{child.stderr}"
+
+def test_an_ordinary_failure():
+    assert 1 + 1 == 3, "an ordinary failure keeps its report"
+'''
+
+
+def test_a_starter_failure_is_one_line_however_it_arrives(tmp_path: Path) -> None:
+    (tmp_path / "starter.py").write_text(STARTER)
+    probe = _probe(tmp_path, WRAPPED)
+    result = run_pytest(str(probe), "--rootdir", str(tmp_path), env={"PYTHONPATH": str(tmp_path)})
+    out = result.stdout
+    assert result.returncode == 1 and "7 failed" in out, out[-3000:]
+    line = f"not written yet: {tmp_path / 'starter.py'}:3 unwritten() — see weeks/05-redis/README.md"
+    assert out.count(line) == 6, out[-6000:]
+    failures = out.split("= FAILURES =", 1)[1].split("short test summary", 1)[0]
+    assert "Traceback" not in failures and failures.count("NotImplementedError") == 0, failures
+    assert "an ordinary failure keeps its report" in failures and "assert (1 + 1) == 3" in failures

@@ -42,3 +42,13 @@ def test_anchor_pieces_are_ready_when_their_labs_pass() -> None:
     assert not everything["deployed"], "deployed needs the public URL the learner records"
     deployed = tracker_with(all_ids, public_url="https://api.example.dev")
     assert dict((k, ok) for k, _, ok in progress.anchor_readiness(deployed))["deployed"]
+
+
+def test_pace_before_the_clock_starts_says_how_to_start_it() -> None:
+    fresh = Tracker()
+    before = progress.pace(fresh, today=dt.date(2026, 12, 1))
+    assert before.days_left is None and before.expected_week == 1
+    assert "course start" in before.summary
+    no_target = Tracker(start=dt.date(2026, 12, 1))
+    assert progress.pace(no_target, today=dt.date(2026, 12, 1)).days_left == (
+        dt.date(2027, 5, 31) - dt.date(2026, 12, 1)).days, "a missing target defaults to May end"

@@ -100,3 +100,13 @@ def test_pages_render_in_headless_chromium_with_diagrams(served: str) -> None:
         finally:
             browser.close()
     assert not outside, f"the site asked the internet for: {outside[:5]}"
+
+
+def test_the_progress_page_before_and_after_the_clock_starts() -> None:
+    from course import site, tracker
+
+    fresh = site.render_progress(tracker.Tracker())
+    assert "not started yet" in fresh and "course start" in fresh, fresh[:400]
+    started = site.render_progress(tracker.Tracker(start="2026-12-01", target="2027-05-31"))
+    assert "started 2026-12-01 · target 2027-05-31" in started, started[:400]
+    assert "No `tracker.yaml`" in site.render_progress(None)
