@@ -35,19 +35,27 @@ and the notes live in Redis (``state.py``, ``idempotency.py``, ``store.py``).
 
 from __future__ import annotations
 
+import base64  # noqa: F401  (the imports you will need are here already)
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import redis
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError  # noqa: F401
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: F401
 from starlette.status import HTTP_201_CREATED
 
-from .idempotency import IdempotencyStore
+from .idempotency import (  # noqa: F401
+    IdempotencyConflict,
+    IdempotencyStore,
+    RequestInProgress,
+    StoredResponse,
+)
 from .settings import Settings
-from .state import RateLimiter, Sessions
+from .state import RateLimiter, Sessions, retry_after_header  # noqa: F401
 from .store import NoteStore
 
 ERRORS_SECTION = "see weeks/09-scaling/README.md, section 'Errors are problem documents'"
@@ -169,6 +177,7 @@ class Services:
 
 
 def services(request: Request) -> Services:
+    """The app's :class:`Services`, as a dependency."""
     return request.app.state.services  # type: ignore[no-any-return]
 
 
@@ -192,6 +201,7 @@ router = APIRouter()
 
 @router.post("/v1/sessions", status_code=HTTP_201_CREATED, response_model=SessionOut, responses=ERRORS)
 def create_session(body: SessionIn, request: Request, response: Response, deps: Deps) -> SessionOut:
+    """Log in (no password: the lab is about where the session lives), limited per client address."""
     limit(deps, f"ip:{request.client.host if request.client else 'unknown'}", response)
     return SessionOut(token=deps.sessions.create(body.user), user=body.user,
                       expires_in_s=deps.settings.session_ttl_s)
@@ -200,17 +210,20 @@ def create_session(body: SessionIn, request: Request, response: Response, deps: 
 @router.get("/v1/notes", response_model=NotePage, responses=ERRORS)
 def list_notes(user: User, deps: Deps, limit: Annotated[int, Query(ge=1, le=100)] = 20,
                cursor: Annotated[str | None, Query(max_length=200)] = None) -> NotePage:
+    """The user's notes, newest first, ``limit`` at a time; ``next_cursor`` is null on the last page."""
     raise NotImplementedError(f"list_notes — {CURSOR_SECTION}")
 
 
 @router.post("/v1/notes", status_code=HTTP_201_CREATED, response_model=NoteOut, responses=ERRORS)
 def create_note(user: User, body: NoteIn, response: Response, deps: Deps,
                 idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> Any:
+    """Create a note once per ``Idempotency-Key``: a retry replays, another body is a 422."""
     raise NotImplementedError(f"create_note — {IDEMPOTENCY_SECTION}")
 
 
 @router.get("/v1/notes/{note_id}", response_model=NoteOut, responses=ERRORS)
 def get_note(user: User, note_id: int, deps: Deps) -> Any:
+    """One of the user's notes; another user's note is as missing as one that never existed (404)."""
     raise NotImplementedError(f"get_note — {ERRORS_SECTION}")
 
 

@@ -21,6 +21,8 @@ in a dict logs the user out whenever the balancer picks another instance.
 from __future__ import annotations
 
 import math
+import secrets  # noqa: F401  (the imports you will need are here already)
+import time  # noqa: F401
 from dataclasses import dataclass
 
 import redis

@@ -172,6 +172,7 @@ class Services:
 
 
 def services(request: Request) -> Services:
+    """The app's :class:`Services`, as a dependency."""
     return request.app.state.services  # type: ignore[no-any-return]
 
 
@@ -206,6 +207,7 @@ router = APIRouter()
 
 @router.post("/v1/sessions", status_code=HTTP_201_CREATED, response_model=SessionOut, responses=ERRORS)
 def create_session(body: SessionIn, request: Request, response: Response, deps: Deps) -> SessionOut:
+    """Log in (no password: the lab is about where the session lives), limited per client address."""
     limit(deps, f"ip:{request.client.host if request.client else 'unknown'}", response)
     return SessionOut(token=deps.sessions.create(body.user), user=body.user,
                       expires_in_s=deps.settings.session_ttl_s)
@@ -214,6 +216,7 @@ def create_session(body: SessionIn, request: Request, response: Response, deps: 
 @router.get("/v1/notes", response_model=NotePage, responses=ERRORS)
 def list_notes(user: User, deps: Deps, limit: Annotated[int, Query(ge=1, le=100)] = 20,
                cursor: Annotated[str | None, Query(max_length=200)] = None) -> NotePage:
+    """The user's notes, newest first, ``limit`` at a time; ``next_cursor`` is null on the last page."""
     try:
         before_id = decode_cursor(cursor) if cursor else None
     except ValueError:
@@ -228,6 +231,7 @@ def list_notes(user: User, deps: Deps, limit: Annotated[int, Query(ge=1, le=100)
 @router.post("/v1/notes", status_code=HTTP_201_CREATED, response_model=NoteOut, responses=ERRORS)
 def create_note(user: User, body: NoteIn, response: Response, deps: Deps,
                 idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> Any:
+    """Create a note once per ``Idempotency-Key``: a retry replays, another body is a 422."""
     if not idempotency_key:
         raise Problem(400, "Idempotency-Key required", "send a unique Idempotency-Key header with every "
                       "POST, and the same one when you retry it", slug="idempotency-key-missing")
@@ -247,6 +251,7 @@ def create_note(user: User, body: NoteIn, response: Response, deps: Deps,
 
 @router.get("/v1/notes/{note_id}", response_model=NoteOut, responses=ERRORS)
 def get_note(user: User, note_id: int, deps: Deps) -> Any:
+    """One of the user's notes; another user's note is as missing as one that never existed (404)."""
     note = deps.notes.get(user, note_id)
     if note is None:
         raise Problem(404, "Not Found", f"you have no note {note_id}", slug="note-not-found")
