@@ -22,7 +22,7 @@ health-check loop and the command line are given). What the tests expect:
 * round robin: 9 picks over 3 backends visit each 3 times, never the same twice in a row;
   ejected backends and ``exclude``-d ones are skipped; none left → :class:`NoHealthyBackend`;
 * least connections: the healthy backend with the fewest ``in_flight`` requests — while two
-  instances each serve a 1.5 s request, 6 quick requests in a row all go to the idle third;
+  instances each serve a 2 s request, quick requests in a row all go to the idle third;
   ``forward`` counts ``in_flight`` up before sending and down in a ``finally``;
 * ``check_health`` GETs ``/healthz`` on *every* backend (ejected ones too) with ``timeout_s``:
   200 → ``pool.mark(url, healthy=True)``, anything else or no answer → ``healthy=False``. With

@@ -180,7 +180,7 @@ def test_requests_are_forwarded_and_spread(balancer: Balancer) -> None:
 
 def test_least_connections_routes_around_slow_requests(balancer: Balancer, upstreams: Upstreams) -> None:
     lb = balancer("least_connections")
-    slow = [threading.Thread(target=get, args=(lb, "/work"), kwargs={"params": {"ms": 1500}})
+    slow = [threading.Thread(target=get, args=(lb, "/work"), kwargs={"params": {"ms": 2000}})
             for _ in range(2)]
     for thread in slow:
         thread.start()
@@ -189,18 +189,20 @@ def test_least_connections_routes_around_slow_requests(balancer: Balancer, upstr
     assert busy is not None, (
         f"expected /_lb/backends to show the 2 slow requests in flight; it shows "
         f"{list(backends(lb).values())}")
-    idle = [url for url, b in backends(lb).items() if b["in_flight"] == 0]
-    fast = [get(lb, "/work", params={"ms": 1}).json()["instance"] for _ in range(6)]
-    still_busy = sum(b["in_flight"] for b in backends(lb).values())
+    idle = [_name(upstreams, url) for url, b in backends(lb).items() if b["in_flight"] == 0]
+    fast: list[str] = []
+    for _ in range(6):  # judged only while both slow requests are still in flight
+        if sum(b["in_flight"] for b in backends(lb).values()) != 2:
+            break
+        fast.append(get(lb, "/work", params={"ms": 1}).json()["instance"])
     for thread in slow:
         thread.join()
 
-    assert still_busy == 2, (
-        "the slow requests finished before the fast ones: the machine is too busy to judge")
-    assert len(idle) == 1 and Counter(fast) == Counter({_name(upstreams, idle[0]): 6}), (
-        f"expected least connections to send all 6 fast requests to the one idle instance "
-        f"({[_name(upstreams, u) for u in idle]}) while two instances each work on a 1.5 s request; "
-        f"they went to {dict(Counter(fast))}. Count in_flight up before forwarding and down in a finally. "
+    assert len(fast) >= 3, "the slow requests finished before the fast ones: the machine is too busy to judge"
+    assert len(idle) == 1 and Counter(fast) == Counter({idle[0]: len(fast)}), (
+        f"expected least connections to send every fast request to the one idle instance ({idle}) while "
+        f"two instances each work on a 2 s request; they went to {dict(Counter(fast))}. Count in_flight up "
+        f"before forwarding and down in a finally. "
         f"See {LESSON}, section 'Round robin and least connections'.")
 
 
