@@ -26,7 +26,8 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture
 def client(redis_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(redis_url=redis_url, instance="test"))) as test_client:
+    settings = Settings(redis_url=redis_url, instance="test", rate_limit=10_000)  # the fuzzer is one user
+    with TestClient(create_app(settings)) as test_client:
         yield test_client
 
 
