@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from course.load import Load
 from course.processes import ProcessFailed, RunningProcess, start_process
 from labs.week09_scaling.balancer import NoHealthyBackend, Pool
 
@@ -210,55 +211,22 @@ def _name(upstreams: Upstreams, url: str) -> str:
     return next(name for name in upstreams.ports if upstreams.url(name) == url)
 
 
-Outcome = tuple[int | None, str]
-
-
-def drive(lb: RunningProcess, seconds: float, during: Callable[[float], None]) -> list[Outcome]:
-    """4 client threads sending GET /work?ms=10 for ``seconds``; ``during(elapsed)`` runs on thread 0."""
-    outcomes: list[Outcome] = []
-    lock = threading.Lock()
-    started = time.monotonic()
-
-    def client(index: int) -> None:
-        with httpx.Client(base_url=lb.url, timeout=10) as http:
-            while (elapsed := time.monotonic() - started) < seconds:
-                if index == 0:
-                    during(elapsed)
-                try:
-                    response = http.get("/work", params={"ms": 10})
-                    outcome: Outcome = (response.status_code, response.text[:120])
-                except httpx.HTTPError as exc:
-                    outcome = (None, type(exc).__name__)
-                with lock:
-                    outcomes.append(outcome)
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=seconds + 30)
-    return outcomes
-
-
 def test_killing_an_instance_under_load_loses_no_idempotent_request(balancer: Balancer,
                                                                       upstreams: Upstreams) -> None:
     lb = balancer("round_robin")
-    killed: list[float] = []
+    load = Load(lb.url, lambda client, n: ("GET", "/work?ms=10", None), clients=4, max_duration_s=1.2,
+                timeout_s=10).start()
+    time.sleep(0.4)
+    upstreams.kill("b")
+    report = load.wait()
 
-    def kill_b_once(elapsed: float) -> None:
-        if elapsed > 0.4 and not killed:
-            upstreams.kill("b")
-            killed.append(time.monotonic())
-
-    outcomes = drive(lb, 1.2, kill_b_once)
-
-    lost = [o for o in outcomes if o[0] != 200]
-    assert killed and len(outcomes) >= 20, (
-        f"expected load before and after the kill; got {len(outcomes)} requests")
+    lost = report.outside({200})
+    assert len(report) >= 20, f"expected load before and after the kill; got {report.summary()}"
     assert not lost, (
-        f"expected every GET to be answered 200 although instance b was SIGKILLed under load; {len(lost)} of "
-        f"{len(outcomes)} were not, e.g. {lost[:3]}. A GET whose backend died may be sent again to another "
-        f"backend. See {LESSON}, section 'Retries: only what is safe to repeat'.")
+        f"expected every GET to be answered 200 although instance b was SIGKILLed under load; {len(lost)} "
+        f"of {len(report)} were not, e.g.\n  " + "\n  ".join(o.describe() for o in lost[:3])
+        + f"\nA GET whose backend died may be sent again to another backend. See {LESSON}, section "
+        "'Retries: only what is safe to repeat'.")
     state = backends(lb)[upstreams.url("b")]
     assert not state["healthy"], f"expected the killed instance b to be ejected; /_lb/backends says {state}"
 

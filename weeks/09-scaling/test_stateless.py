@@ -10,7 +10,6 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -18,6 +17,7 @@ import pytest
 import redis
 
 from course import services
+from course.concurrently import run_together
 from course.processes import ProcessFailed, RunningProcess, start_process
 
 LESSON = "weeks/09-scaling/README.md, section 'State lives in Redis'"
@@ -143,14 +143,10 @@ def test_a_retry_on_another_instance_is_replayed(cluster: Cluster) -> None:
 
 def test_concurrent_duplicates_across_instances_create_one_note(cluster: Cluster) -> None:
     auth = cluster.login(0)
-    barrier = threading.Barrier(9)
-
-    def send(n: int) -> httpx.Response:
-        barrier.wait()
-        return post(cluster, n, auth, "dup-k", "one and only")
-
-    with ThreadPoolExecutor(9) as pool:
-        answers = list(pool.map(send, range(9)))
+    results = run_together(lambda n: post(cluster, n, auth, "dup-k", "one and only"), 9)
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert not errors, f"expected 9 answers; {len(errors)} requests failed, e.g. {errors[0]!r}"
+    answers = [r for r in results if isinstance(r, httpx.Response)]
     statuses = sorted(a.status_code for a in answers)
     ids = {a.json()["id"] for a in answers if a.status_code == 201}
     notes = cluster.client(0).get("/v1/notes", headers=auth).json()["items"]
