@@ -138,4 +138,5 @@ def create_app(*, database_url: str, redis_url: str, tiers: Mapping[str, Tier] =
 
 def _event(row: Mapping[str, Any] | None) -> dict[str, Any]:
     assert row is not None
-    return {"id": row["id"], "type": row["type"], "data": row["data"], "created_at": row["created_at"].isoformat()}
+    return {"id": row["id"], "type": row["type"], "data": row["data"],
+            "created_at": row["created_at"].isoformat()}

@@ -1,1 +1,1 @@
-"""Week 11 — design practice: webhook signing and delivery, a public API with keys and quotas, micro-batched inference."""
+"""Week 11 — design practice: webhooks signed and delivered, a public API with keys and quotas, inference."""

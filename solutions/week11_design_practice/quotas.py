@@ -37,11 +37,13 @@ class UnknownTier(LookupError):
 class Quotas:
     """``await quotas.check(tenant_id, tier)`` → a :class:`Decision`; one Redis round trip."""
 
-    def __init__(self, client: redis.Redis, tiers: Mapping[str, Tier], *, namespace: str = "quota") -> None:
+    def __init__(self, client: redis.Redis, tiers: Mapping[str, Tier], *,
+                 namespace: str = "quota") -> None:
         self.tiers = dict(tiers)
-        self._limiters = {name: TokenBucketLimiter(client, capacity=tier.burst, refill_per_s=tier.refill_per_s,
-                                                   namespace=f"{namespace}:{name}")
-                          for name, tier in self.tiers.items()}
+        self._limiters = {
+            name: TokenBucketLimiter(client, capacity=tier.burst, refill_per_s=tier.refill_per_s,
+                                     namespace=f"{namespace}:{name}")
+            for name, tier in self.tiers.items()}
 
     async def check(self, tenant_id: str, tier: str, *, now: float | None = None) -> Decision:
         try:

@@ -72,8 +72,8 @@ class SleepRecorder:
 
 
 def run_delivery(url: str, msg: Message, schedule: RetrySchedule, *, timeout_s: float = 5.0,
-                 sleep: Callable[[float], object] | None = None, endpoint: Endpoint | None = None):  # noqa: ANN201
-    async def go():  # noqa: ANN202
+                 sleep: Callable[[float], object] | None = None, endpoint: Endpoint | None = None):
+    async def go():
         async with httpx.AsyncClient() as client:
             target = endpoint or Endpoint(url, [SECRET])
             kwargs = {"sleep": sleep} if sleep is not None else {}
@@ -95,15 +95,18 @@ def test_retry_delays_use_full_jitter() -> None:
         spread = statistics.pstdev(d for d in delays if d is not None) / nominal_s
         assert spread > 0.2 and len(set(delays)) > 300, (
             f"after failure {failures}: 400 delays had {len(set(delays))} distinct values and a spread of "
-            f"{spread:.2f}× the nominal {nominal_s} s. Full jitter draws uniformly from [0, nominal] (spread ≈ "
+            f"{spread:.2f}× the nominal {nominal_s} s. Full jitter draws uniformly from [0, nominal] "
+            "(spread ≈ "
             "0.29×); without it, every message that failed in the same outage comes back in the same second")
 
 
 def test_the_schedule_ends_and_compresses() -> None:
     schedule = RetrySchedule()
     assert schedule.max_attempts == len(STANDARD_DELAYS_S) + 1, (
-        f"the first attempt plus one per delay: expected {len(STANDARD_DELAYS_S) + 1}; got {schedule.max_attempts}")
-    assert schedule.next_delay_s(len(STANDARD_DELAYS_S) + 1) is None, "after the last delay the schedule is exhausted"
+        f"the first attempt plus one per delay: expected {len(STANDARD_DELAYS_S) + 1}; got "
+        f"{schedule.max_attempts}")
+    assert schedule.next_delay_s(len(STANDARD_DELAYS_S) + 1) is None, (
+        "after the last delay the schedule is exhausted")
     fast = RetrySchedule(time_scale=0.001)
     for failures, nominal_s in enumerate(STANDARD_DELAYS_S, start=1):
         delay = fast.next_delay_s(failures, rand=lambda: 0.5)
@@ -117,8 +120,10 @@ def test_retry_after_is_honoured(rig: RunningProcess) -> None:
     for failures in (1, 2, 3):
         delay = schedule.next_delay_s(failures, retry_after_s=7)
         assert delay is not None and delay >= 7, (
-            f"the receiver said Retry-After: 7; the next attempt after failure {failures} came after {delay} s. "
-            f"Retry-After is a floor: never sooner — see {LESSON} 'Delivering: retries, jitter and Retry-After'")
+            f"the receiver said Retry-After: 7; the next attempt after failure {failures} came after "
+            f"{delay} s. "
+            f"Retry-After is a floor: never sooner — see {LESSON} 'Delivering: retries, jitter and "
+            "Retry-After'")
     assert parse_retry_after("120") == 120.0
     assert parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT", now_s=1792567620.0) == pytest.approx(60.0), (
         "Retry-After may also be an HTTP-date: seconds from now until then")
@@ -143,8 +148,10 @@ def test_retries_keep_the_id_and_sign_each_attempt(rig: RunningProcess, store: r
         try:
             got = signing.verify(SECRET, request["headers"], request["body"].encode())
         except signing.VerificationError as exc:
-            pytest.fail(f"attempt {number} was not correctly signed: {exc}. Sign every attempt afresh", pytrace=False)
-        assert got == msg.msg_id, (f"attempt {number} carried webhook-id {got}; every retry of a message keeps "
+            pytest.fail(f"attempt {number} was not correctly signed: {exc}. Sign every attempt afresh",
+                        pytrace=False)
+        assert got == msg.msg_id, (
+            f"attempt {number} carried webhook-id {got}; every retry of a message keeps "
                                    "its id — it is what the receiver dedupes on")
         assert request["body"].encode() == msg.body, "send the message body byte for byte"
 
@@ -153,10 +160,13 @@ def test_410_disables_the_endpoint(rig: RunningProcess, store: redis.Redis) -> N
     msg = message()
     endpoint = Endpoint(f"{rig.url}/scripted/410-200", [SECRET])
     sleep = SleepRecorder()
-    result = run_delivery(endpoint.url, msg, RetrySchedule(delays_s=(0.01,) * 5), endpoint=endpoint, sleep=sleep)
-    assert not result.delivered and len(result.attempts) == 1 and result.endpoint_disabled and endpoint.disabled, (
+    result = run_delivery(endpoint.url, msg, RetrySchedule(delays_s=(0.01,) * 5), endpoint=endpoint,
+                          sleep=sleep)
+    stopped = len(result.attempts) == 1 and result.endpoint_disabled and endpoint.disabled
+    assert not result.delivered and stopped, (
         f"410 Gone means the receiver wants no more: expected one attempt, no retry, endpoint disabled; got "
-        f"{len(result.attempts)} attempts, delivered={result.delivered}, endpoint.disabled={endpoint.disabled} — "
+        f"{len(result.attempts)} attempts, delivered={result.delivered}, "
+        f"endpoint.disabled={endpoint.disabled} — "
         f"see {LESSON} 'Delivering: retries, jitter and Retry-After'")
     later = message()
     run_delivery(endpoint.url, later, RetrySchedule(delays_s=(0.01,)), endpoint=endpoint)
@@ -166,7 +176,8 @@ def test_410_disables_the_endpoint(rig: RunningProcess, store: redis.Redis) -> N
 # --------------------------------------------------------------------------- the receiver
 
 
-def test_the_receiver_refuses_bad_signatures_and_stale_timestamps(rig: RunningProcess, store: redis.Redis) -> None:
+def test_the_receiver_refuses_bad_signatures_and_stale_timestamps(rig: RunningProcess,
+                                                                   store: redis.Redis) -> None:
     body = b'{"type":"test.event"}'
     msg_id = f"msg_{uuid.uuid4().hex}"
     cases = {
@@ -192,7 +203,8 @@ def test_concurrent_duplicates_are_applied_once(rig: RunningProcess, store: redi
     def post() -> None:
         with httpx.Client(timeout=10) as client:
             barrier.wait()
-            statuses.append(client.post(f"{rig.url}/slow-apply/webhooks", content=body, headers=headers).status_code)
+            answer = client.post(f"{rig.url}/slow-apply/webhooks", content=body, headers=headers)
+            statuses.append(answer.status_code)
 
     threads = [threading.Thread(target=post) for _ in range(8)]
     for thread in threads:
@@ -201,11 +213,13 @@ def test_concurrent_duplicates_are_applied_once(rig: RunningProcess, store: redi
         thread.join()
     applied = int(store.hget("applied", msg_id) or 0)
     assert applied == 1, (
-        f"8 copies of one webhook arrived together; it was applied {applied} times (answers {sorted(statuses)}). "
+        f"8 copies of one webhook arrived together; it was applied {applied} times (answers "
+        f"{sorted(statuses)}). "
         "Checking 'seen?' then applying lets every copy through the gap — claim the id with SET NX first — "
         f"see {LESSON} 'Receiving exactly once'")
     assert all(s in (200, 201, 202, 204, 409) for s in statuses), (
-        f"copies that lost the claim answer 2xx (already done) or 409 (still in flight); got {sorted(statuses)}")
+        "copies that lost the claim answer 2xx (already done) or 409 (still in flight); got "
+        f"{sorted(statuses)}")
 
 
 def test_a_failed_apply_can_be_retried(rig: RunningProcess, store: redis.Redis) -> None:
@@ -224,7 +238,8 @@ def test_a_failed_apply_can_be_retried(rig: RunningProcess, store: redis.Redis) 
         "'Receiving exactly once'")
 
 
-def test_a_flaky_receiver_still_gets_every_event_exactly_once(rig: RunningProcess, store: redis.Redis) -> None:
+def test_a_flaky_receiver_still_gets_every_event_exactly_once(rig: RunningProcess,
+                                                              store: redis.Redis) -> None:
     """500s, answers slower than the sender waits, resets and drops — and still once each."""
     assert rig.port is not None
     messages = [message({"type": "order.placed", "n": n}) for n in range(16)]
@@ -244,7 +259,7 @@ def test_a_flaky_receiver_still_gets_every_event_exactly_once(rig: RunningProces
         monkey = threading.Thread(target=chaos, daemon=True)
         monkey.start()
 
-        async def all_of_them():  # noqa: ANN202
+        async def all_of_them():
             endpoint_url = f"http://127.0.0.1:{proxy.port}/flaky/webhooks"
             async with httpx.AsyncClient() as client:
                 return await asyncio.gather(*(
@@ -259,12 +274,14 @@ def test_a_flaky_receiver_still_gets_every_event_exactly_once(rig: RunningProces
     undelivered = [r for r in results if not r.delivered]
     assert not undelivered, (
         f"{len(undelivered)} of {len(results)} messages were never delivered, e.g. "
-        f"{[(a.status, a.error) for a in undelivered[0].attempts]}. A timeout, a reset or a refused connection "
+        f"{[(a.status, a.error) for a in undelivered[0].attempts]}. A timeout, a reset or a refused "
+        "connection "
         "is a failed attempt to retry, not an exception to raise")
     applied = store.hgetall("applied")
     counts = {m.msg_id: int(applied.get(m.msg_id, 0)) for m in messages}
     wrong = {k: v for k, v in counts.items() if v != 1}
     assert not wrong, (
         f"every event must be applied exactly once; these were not: {wrong}. Each one's second attempt was "
-        "applied and answered after the sender gave up, so its third attempt is a duplicate the receiver must "
+        "applied and answered after the sender gave up, so its third attempt is a duplicate the receiver "
+        "must "
         f"recognise by webhook-id — see {LESSON} 'Receiving exactly once'")

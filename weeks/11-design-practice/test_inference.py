@@ -27,7 +27,8 @@ Serving = Callable[..., AbstractContextManager[str]]
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_model(train_model(2_000), tmp_path_factory.mktemp("model") / "model.joblib", version="2026.03.1")
+    path = tmp_path_factory.mktemp("model") / "model.joblib"
+    return save_model(train_model(2_000), path, version="2026.03.1")
 
 
 @dataclass
@@ -50,7 +51,7 @@ class Watched:
         watched = self
 
         class Recording:
-            def predict_proba(self, rows):  # noqa: ANN001, ANN202 — sklearn's signature
+            def predict_proba(self, rows):
                 watched.batches.append(len(rows))
                 if watched.model_delay_s:
                     time.sleep(watched.model_delay_s)
@@ -90,11 +91,13 @@ def test_readyz_is_503_until_the_model_is_loaded(model_path: Path, serving_facto
             assert answer.status_code == 503 and answer.headers.get("retry-after", "").isdigit(), (
                 f"{method} {path} while the model is still loading: expected 503 with Retry-After; got "
                 f"{answer.status_code} {answer.text[:160]} — see {LESSON} 'Readiness and timeouts'")
-        assert "model" in httpx.get(f"{url}/readyz", timeout=5).text, "a 503 from /readyz names what is missing: model"
+        assert "model" in httpx.get(f"{url}/readyz", timeout=5).text, (
+            "a 503 from /readyz names what is missing: model")
         loader.gate.set()
         ready = wait_ready(url)
         assert ready.status_code == 200 and ready.json().get("model_version") == "2026.03.1", (
-            f"once loaded, /readyz is 200 and names the model version it serves; got {ready.status_code} {ready.text}")
+            f"once loaded, /readyz is 200 and names the model version it serves; got {ready.status_code} "
+            f"{ready.text}")
 
 
 def test_the_model_is_loaded_once(model_path: Path, serving_factory: Serving) -> None:
@@ -102,9 +105,11 @@ def test_the_model_is_loaded_once(model_path: Path, serving_factory: Serving) ->
     with serving_factory(create_app(load_model=loader)) as url:
         assert wait_ready(url).status_code == 200, "the service never became ready"
         answers = asyncio.run(post_all(url, [{"features": row} for row in rows(20)]))
-        assert all(a.status_code == 200 for a in answers), [a.text for a in answers if a.status_code != 200][:2]
+        refused = [a.text for a in answers if a.status_code != 200]
+        assert not refused, f"every prediction must succeed once ready; got {refused[:2]}"
     assert loader.loads == 1, (
-        f"20 predictions made the service load the model {loader.loads} times: load it once, in the lifespan, and "
+        f"20 predictions made the service load the model {loader.loads} times: load it once, in the "
+        "lifespan, and "
         f"keep it on app.state — see {LESSON} 'Readiness and timeouts'")
 
 
@@ -134,7 +139,8 @@ def test_batches_hold_at_most_n_and_a_lone_request_is_not_kept_waiting(model_pat
         return loaded.predict_proba(batch)
 
     async def scenario() -> float:
-        batcher: MicroBatcher[list[float], float] = MicroBatcher(predict_batch, max_batch_size=8, max_wait_ms=50)
+        batcher: MicroBatcher[list[float], float] = MicroBatcher(predict_batch, max_batch_size=8,
+                                                                  max_wait_ms=50)
         await batcher.start()
         try:
             await asyncio.gather(*(batcher.predict(row, timeout_s=30) for row in rows(40)))
@@ -145,12 +151,13 @@ def test_batches_hold_at_most_n_and_a_lone_request_is_not_kept_waiting(model_pat
     try:
         lone = asyncio.run(scenario())
     except InferenceTimeout:
-        pytest.fail("a lone request (max_wait_ms=50) got no answer within 5 s: the collector waited for a full "
-                    f"batch. A batch closes at N rows OR T ms after its first row — see {LESSON} "
+        pytest.fail("a lone request (max_wait_ms=50) got no answer within 5 s: the collector waited for a "
+                    f"full batch. A batch closes at N rows OR T ms after its first row — see {LESSON} "
                     "'Micro-batching inference'", pytrace=False)
     assert 0.0 <= lone <= 1.0
     assert sizes and max(sizes[:-1]) <= 8 and sizes[-1] == 1, (
-        f"max_batch_size=8: no batch may hold more than 8 rows, and the lone request is a batch of 1; got {sizes}")
+        "max_batch_size=8: no batch may hold more than 8 rows, and the lone request is a batch of 1; got "
+        f"{sizes}")
     assert sum(sizes) == 41 and max(sizes) > 1, f"40 + 1 rows should arrive in a few batches; got {sizes}"
 
 
@@ -164,8 +171,9 @@ def test_a_slow_model_answers_503_at_the_timeout(model_path: Path, serving_facto
             f"{answer.status_code} {answer.text[:160]} — see {LESSON} 'Readiness and timeouts'")
         assert answer.headers.get("content-type", "").startswith("application/problem+json")
         wrong = httpx.post(f"{url}/v1/predict", json={"features": [1.0, 2.0]}, timeout=30)
-        assert wrong.status_code == 422 and wrong.headers.get("content-type", "").startswith(
-            "application/problem+json"), f"2 features for an 8-feature model: expected a 422 problem; got {wrong.status_code}"
+        is_problem = wrong.headers.get("content-type", "").startswith("application/problem+json")
+        assert wrong.status_code == 422 and is_problem, (
+            f"2 features for an 8-feature model: expected a 422 problem; got {wrong.status_code}")
 
 
 def test_batching_multiplies_throughput(model_path: Path) -> None:
@@ -174,8 +182,8 @@ def test_batching_multiplies_throughput(model_path: Path) -> None:
     inputs = rows(256)
 
     async def throughput(max_batch_size: int) -> float:
-        batcher: MicroBatcher[list[float], float] = MicroBatcher(loaded.predict_proba,
-                                                                  max_batch_size=max_batch_size, max_wait_ms=2)
+        batcher: MicroBatcher[list[float], float] = MicroBatcher(
+            loaded.predict_proba, max_batch_size=max_batch_size, max_wait_ms=2)
         await batcher.start()
         try:
             started = time.perf_counter()
@@ -187,6 +195,8 @@ def test_batching_multiplies_throughput(model_path: Path) -> None:
     single = max(asyncio.run(throughput(1)) for _ in range(3))
     batched = max(asyncio.run(throughput(32)) for _ in range(3))
     assert batched >= 2 * single, (
-        f"batches of up to 32 served {batched:.0f} predictions/s, batches of 1 {single:.0f}/s: expected at least "
-        f"2× (typically 10×+). Call predict_batch once per batch with every row, not once per row — see {LESSON} "
+        f"batches of up to 32 served {batched:.0f} predictions/s, batches of 1 {single:.0f}/s: expected at "
+        "least "
+        "2× (typically 10×+). Call predict_batch once per batch with every row, not once per row — see "
+        f"{LESSON} "
         "'Micro-batching inference'")

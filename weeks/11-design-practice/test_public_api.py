@@ -59,7 +59,8 @@ def api(database_url: str, redis_server_url: str,
 
 
 def assert_problem(response: httpx.Response, status: int, why: str) -> None:
-    assert response.status_code == status, f"{why}: expected {status}; got {response.status_code} {response.text[:200]}"
+    assert response.status_code == status, (
+        f"{why}: expected {status}; got {response.status_code} {response.text[:200]}")
     assert response.headers.get("content-type", "").startswith("application/problem+json"), (
         f"{why}: errors are RFC 9457 problem documents (application/problem+json); got "
         f"{response.headers.get('content-type')}")
@@ -71,12 +72,15 @@ def test_a_key_is_shown_once_behind_a_visible_prefix(api: Api) -> None:
         f"a key starts with its visible id, which starts with bsk_; got key_id {issued.key_id!r}")
     assert len(issued.key) - len(issued.key_id) >= 20, "after the visible id comes a secret of 20+ characters"
     created = api.call("POST", "/v1/keys", issued.key)
-    assert created.status_code == 201, f"POST /v1/keys issues another key: expected 201; got {created.status_code}"
+    assert created.status_code == 201, (
+        f"POST /v1/keys issues another key: expected 201; got {created.status_code}")
     new_key = created.json()["key"]
     listing = api.call("GET", "/v1/keys", issued.key)
-    assert listing.status_code == 200, f"GET /v1/keys: expected 200; got {listing.status_code} {listing.text[:200]}"
+    assert listing.status_code == 200, (
+        f"GET /v1/keys: expected 200; got {listing.status_code} {listing.text[:200]}")
     ids = {item["key_id"] for item in listing.json()["data"]}
-    assert ids == {issued.key_id, created.json()["key_id"]}, f"the tenant's listing shows both key ids; got {ids}"
+    assert ids == {issued.key_id, created.json()["key_id"]}, (
+        f"the tenant's listing shows both key ids; got {ids}")
     for secret_key in (issued.key, new_key):
         assert secret_key not in listing.text, (
             f"GET /v1/keys showed a full key — a key is shown once, when issued; listings show the id only "
@@ -91,11 +95,13 @@ def test_keys_are_stored_as_hashes(api: Api) -> None:
     secret_part = issued.key.removeprefix(issued.key_id).lstrip("_")
     assert issued.key_id in dump, "the visible key id is stored (it is how a key is found and revoked)"
     assert issued.key not in dump and secret_part not in dump, (
-        f"the api_keys table contains the key in plain text: a database dump, a backup or a replica is then a "
+        "the api_keys table contains the key in plain text: a database dump, a backup or a replica is "
+        "then a "
         f"bag of working keys. Store hash_key(key) (SHA-256) and compare hashes — see {LESSON} 'API keys'")
 
 
-@pytest.mark.parametrize("how", ["no header", "not bearer", "garbage", "right id, wrong secret", "unknown id"])
+@pytest.mark.parametrize("how", ["no header", "not bearer", "garbage", "right id, wrong secret",
+                                 "unknown id"])
 def test_bad_keys_get_the_same_401(api: Api, how: str) -> None:
     issued = api.issue()
     secret = issued.key.removeprefix(issued.key_id + "_")
@@ -128,16 +134,21 @@ def test_a_revoked_key_is_refused(api: Api) -> None:
 
 def test_tenants_never_see_each_others_data(api: Api) -> None:
     alice, bob = api.issue(), api.issue()
-    created = api.call("POST", "/v1/events", alice.key, json={"type": "invoice.paid", "data": {"cents": 4200}})
-    assert created.status_code == 201, f"POST /v1/events: expected 201; got {created.status_code} {created.text[:200]}"
+    created = api.call("POST", "/v1/events", alice.key,
+                       json={"type": "invoice.paid", "data": {"cents": 4200}})
+    assert created.status_code == 201, (
+        f"POST /v1/events: expected 201; got {created.status_code} {created.text[:200]}")
     event_id = created.json()["id"]
     assert api.call("GET", f"/v1/events/{event_id}", alice.key).json()["data"] == {"cents": 4200}
     stolen = api.call("GET", f"/v1/events/{event_id}", bob.key)
     assert stolen.status_code == 404, (
-        f"another tenant's key read event {event_id}: expected 404, got {stolen.status_code} {stolen.text[:160]}. "
-        f"Every query filters on the caller's tenant_id (and says 404, not 403) — see {LESSON} 'Tenant isolation'")
+        f"another tenant's key read event {event_id}: expected 404, got {stolen.status_code} "
+        f"{stolen.text[:160]}. "
+        f"Every query filters on the caller's tenant_id (and says 404, not 403) — see {LESSON} 'Tenant "
+        "isolation'")
     listed = api.call("GET", "/v1/events", bob.key).json()["data"]
-    assert all(item["id"] != event_id for item in listed), "another tenant's listing must not include the event"
+    assert all(item["id"] != event_id for item in listed), (
+        "another tenant's listing must not include the event")
 
 
 def test_quota_per_tier_with_ratelimit_headers(api: Api) -> None:
@@ -145,11 +156,13 @@ def test_quota_per_tier_with_ratelimit_headers(api: Api) -> None:
     answers = [api.call("GET", "/v1/events", free.key) for _ in range(TIERS["free"].burst + 1)]
     statuses = [a.status_code for a in answers]
     assert statuses == [200] * TIERS["free"].burst + [429], (
-        f"the free tier allows a burst of {TIERS['free'].burst}: expected {TIERS['free'].burst} × 200 then 429; "
+        f"the free tier allows a burst of {TIERS['free'].burst}: expected {TIERS['free'].burst} × 200 then "
+        "429; "
         f"got {statuses} — see {LESSON} 'Quotas per tier'")
     first = answers[0].headers
-    assert first.get("ratelimit-limit") == str(TIERS["free"].burst) and first.get("ratelimit-remaining") == str(
-        TIERS["free"].burst - 1), (
+    burst = TIERS["free"].burst
+    limit, remaining = first.get("ratelimit-limit"), first.get("ratelimit-remaining")
+    assert limit == str(burst) and remaining == str(burst - 1), (
         f"every answer carries RateLimit-Limit and RateLimit-Remaining; the first had {dict(first)}")
     refused = answers[-1]
     assert_problem(refused, 429, "over quota")
@@ -158,10 +171,12 @@ def test_quota_per_tier_with_ratelimit_headers(api: Api) -> None:
         f"a 429 carries Retry-After in whole seconds, at least 1; got {retry_after!r}")
     expected = math.ceil(1 / TIERS["free"].refill_per_s)
     assert abs(int(retry_after) - expected) <= 1, (
-        f"one token comes back after 1/{TIERS['free'].refill_per_s} = {expected} s; Retry-After said {retry_after}")
+        f"one token comes back after 1/{TIERS['free'].refill_per_s} = {expected} s; Retry-After said "
+        f"{retry_after}")
     pro = api.issue("pro")
     pro_statuses = [api.call("GET", "/v1/events", pro.key).status_code for _ in range(TIERS["pro"].burst)]
-    assert pro_statuses == [200] * TIERS["pro"].burst, f"the pro tier allows {TIERS['pro'].burst}; got {pro_statuses}"
+    assert pro_statuses == [200] * TIERS["pro"].burst, (
+        f"the pro tier allows {TIERS['pro'].burst}; got {pro_statuses}")
 
 
 def test_the_quota_belongs_to_the_tenant(api: Api) -> None:
@@ -174,5 +189,6 @@ def test_the_quota_belongs_to_the_tenant(api: Api) -> None:
         f"limiter on the tenant, not the key — see {LESSON} 'Quotas per tier'")
     bob = api.issue("free")
     assert api.call("GET", "/v1/events", bob.key).status_code == 200, (
-        "another tenant on the same tier was refused: the quota's Redis key must include the tenant, not only "
+        "another tenant on the same tier was refused: the quota's Redis key must include the tenant, not "
+        "only "
         f"the tier — see {LESSON} 'Quotas per tier'")

@@ -44,21 +44,24 @@ def refusal(secrets: Any, headers: dict[str, str], body: bytes, **kwargs: Any) -
         return exc
     except NotImplementedError:
         raise
-    except Exception as exc:  # noqa: BLE001 — the point: nothing but VerificationError may escape
+    except Exception as exc:
         pytest.fail(f"verify() raised {type(exc).__name__}: {exc} for headers {headers}. A receiver turns an "
                     f"uncaught exception into a 500 and the sender retries for days; raise "
                     f"VerificationError(reason, detail) instead — see {LESSON}", pytrace=False)
-    pytest.fail(f"verify() accepted headers {headers} with body {body[:60]!r}; it must refuse them — see {LESSON}",
+    pytest.fail(f"verify() accepted headers {headers} with body {body[:60]!r}; it must refuse them — "
+                f"see {LESSON}",
                 pytrace=False)
 
 
 def test_secrets_are_whsec_base64_with_enough_entropy() -> None:
     made = {signing.generate_secret() for _ in range(20)}
-    assert len(made) == 20, "expected 20 different secrets from 20 calls; secrets come from the secrets module"
+    assert len(made) == 20, (
+        "expected 20 different secrets from 20 calls; secrets come from the secrets module")
     for secret in made:
         assert secret.startswith("whsec_"), f"expected a whsec_ prefix; got {secret[:12]!r}…"
         key = base64.b64decode(secret.removeprefix("whsec_"))
-        assert 24 <= len(key) <= 64, f"the spec asks for 24–64 random bytes; this secret decodes to {len(key)}"
+        assert 24 <= len(key) <= 64, (
+            f"the spec asks for 24–64 random bytes; this secret decodes to {len(key)}")
 
 
 def test_signature_is_hmac_sha256_over_id_timestamp_body() -> None:
@@ -78,8 +81,9 @@ def test_the_libraries_verify_what_you_sign(name: str) -> None:
         f"expected exactly the three Standard Webhooks headers; got {sorted(headers)}")
     try:
         library(name)(secret).verify(BODY, headers)
-    except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"the {name} library refused what you signed ({exc}); headers were {headers} — see {LESSON}",
+    except Exception as exc:
+        pytest.fail(f"the {name} library refused what you signed ({exc}); headers were {headers} — "
+                    f"see {LESSON}",
                     pytrace=False)
 
 
@@ -102,7 +106,8 @@ def test_rotation_sends_a_signature_per_secret_and_any_one_verifies() -> None:
     assert len(entries) == 2 and all(e.startswith("v1,") for e in entries), (
         f"during a rotation webhook-signature holds one v1 entry per secret, space-separated; got {entries}")
     for secret in (old, new):
-        assert signing.verify(secret, headers, BODY) == MSG_ID, "a receiver that knows either secret must accept"
+        assert signing.verify(secret, headers, BODY) == MSG_ID, (
+            "a receiver that knows either secret must accept")
         standardwebhooks.Webhook(secret).verify(BODY, headers)
     assert signing.verify([signing.generate_secret(), old], headers, BODY) == MSG_ID, (
         "a receiver mid-rotation holds several secrets; any one matching passes")
@@ -117,34 +122,40 @@ def test_signature_covers_the_id_and_the_timestamp() -> None:
         error = refusal(secret, forged, BODY)
         assert error.reason == signing.Reason.NO_MATCHING_SIGNATURE, (
             f"changing {field} kept the signature valid — so it does not cover {field}, and a captured "
-            f"request can be replayed with a fresh {field}. Sign f'{{id}}.{{timestamp}}.' + body — see {LESSON}")
+            f"request can be replayed with a fresh {field}. Sign f'{{id}}.{{timestamp}}.' + body — see "
+            f"{LESSON}")
 
 
 def test_a_tampered_body_is_refused() -> None:
     secret = signing.generate_secret()
     headers = signing.sign_headers([secret], MSG_ID, BODY)
     error = refusal(secret, headers, BODY.replace(b"4200", b"4201"))
-    assert error.reason == signing.Reason.NO_MATCHING_SIGNATURE, f"expected no-matching-signature; got {error.reason}"
+    assert error.reason == signing.Reason.NO_MATCHING_SIGNATURE, (
+        f"expected no-matching-signature; got {error.reason}")
 
 
 def test_a_wrong_secret_is_refused() -> None:
     headers = signing.sign_headers([signing.generate_secret()], MSG_ID, BODY)
     error = refusal(signing.generate_secret(), headers, BODY)
-    assert error.reason == signing.Reason.NO_MATCHING_SIGNATURE, f"expected no-matching-signature; got {error.reason}"
+    assert error.reason == signing.Reason.NO_MATCHING_SIGNATURE, (
+        f"expected no-matching-signature; got {error.reason}")
 
 
 def test_timestamps_outside_the_tolerance_are_refused() -> None:
     secret = signing.generate_secret()
     now = 1_800_000_000
-    for offset_s, reason in ((-301, signing.Reason.TIMESTAMP_TOO_OLD), (301, signing.Reason.TIMESTAMP_TOO_NEW)):
+    outside = ((-301, signing.Reason.TIMESTAMP_TOO_OLD), (301, signing.Reason.TIMESTAMP_TOO_NEW))
+    for offset_s, reason in outside:
         headers = signing.sign_headers([secret], MSG_ID, BODY, timestamp_s=now + offset_s)
         error = refusal(secret, headers, BODY, tolerance_s=300, now_s=now)
         assert error.reason == reason, (
-            f"a timestamp {offset_s:+d}s from now with a 300 s tolerance: expected {reason}; got {error.reason}")
+            f"a timestamp {offset_s:+d}s from now with a 300 s tolerance: expected {reason}; got "
+            f"{error.reason}")
     for offset_s in (-300, 0, 300):
         headers = signing.sign_headers([secret], MSG_ID, BODY, timestamp_s=now + offset_s)
         assert signing.verify(secret, headers, BODY, tolerance_s=300, now_s=now) == MSG_ID, (
-            f"a timestamp {offset_s:+d}s from now is inside a 300 s tolerance (the edge included) and must pass")
+            f"a timestamp {offset_s:+d}s from now is inside a 300 s tolerance (the edge included) and must "
+            "pass")
 
 
 MALFORMED: dict[str, tuple[dict[str, str | None], signing.Reason]] = {
@@ -156,7 +167,8 @@ MALFORMED: dict[str, tuple[dict[str, str | None], signing.Reason]] = {
     "timestamp with a fraction": ({"webhook-timestamp": "1800000000.5"}, signing.Reason.INVALID_TIMESTAMP),
     "timestamp 'nan'": ({"webhook-timestamp": "nan"}, signing.Reason.INVALID_TIMESTAMP),
     "entry without a comma": ({"webhook-signature": "v1"}, signing.Reason.MALFORMED_SIGNATURE),
-    "signature not base64": ({"webhook-signature": "v1,!!!not-base64!!!"}, signing.Reason.MALFORMED_SIGNATURE),
+    "signature not base64": ({"webhook-signature": "v1,!!!not-base64!!!"},
+                             signing.Reason.MALFORMED_SIGNATURE),
     "non-ASCII signature": ({"webhook-signature": "v1,sïgnätürë"}, signing.Reason.MALFORMED_SIGNATURE),
     "only a future version": ({"webhook-signature": "v9,AAAA"}, signing.Reason.MALFORMED_SIGNATURE),
 }
@@ -177,11 +189,13 @@ def test_malformed_headers_are_refused_with_a_reason(case: str) -> None:
     assert error.reason == reason, f"{case}: expected reason {reason}; got {error.reason} ({error})"
 
 
-@pytest.mark.parametrize("secret", ["not-a-whsec-secret", "whsec_%%%%", "whsec_" + base64.b64encode(b"short").decode()])
+@pytest.mark.parametrize("secret", ["not-a-whsec-secret", "whsec_%%%%",
+                                    "whsec_" + base64.b64encode(b"short").decode()])
 def test_a_bad_secret_is_refused_with_a_reason(secret: str) -> None:
     headers = signing.sign_headers([signing.generate_secret()], MSG_ID, BODY)
     error = refusal(secret, headers, BODY)
-    assert error.reason == signing.Reason.INVALID_SECRET, f"secret {secret!r}: expected invalid-secret; got {error.reason}"
+    assert error.reason == signing.Reason.INVALID_SECRET, (
+        f"secret {secret!r}: expected invalid-secret; got {error.reason}")
 
 
 def test_signatures_are_compared_in_constant_time() -> None:
@@ -202,6 +216,8 @@ def test_signatures_are_compared_in_constant_time() -> None:
     finally:
         sys.setprofile(None)
     assert len(called) >= 2, (
-        "expected verify() to compare signatures with hmac.compare_digest (constant time), for the good and the "
-        "tampered request alike; it never called it. `==` returns as soon as a byte differs, and an attacker who "
+        "expected verify() to compare signatures with hmac.compare_digest (constant time), for the good "
+        "and the "
+        "tampered request alike; it never called it. `==` returns as soon as a byte differs, and an "
+        "attacker who "
         f"can time your answers learns the right signature byte by byte — see {LESSON}")

@@ -32,7 +32,8 @@ class MicroBatcher(Generic[X, Y]):
     def __init__(self, predict_batch: Callable[[list[X]], Sequence[Y]], *, max_batch_size: int,
                  max_wait_ms: float) -> None:
         if max_batch_size < 1 or max_wait_ms < 0:
-            raise ValueError(f"need max_batch_size >= 1 and max_wait_ms >= 0; got {max_batch_size}, {max_wait_ms}")
+            raise ValueError(f"need max_batch_size >= 1 and max_wait_ms >= 0; "
+                             f"got {max_batch_size}, {max_wait_ms}")
         self.predict_batch = predict_batch
         self.max_batch_size = max_batch_size
         self.max_wait_ms = max_wait_ms

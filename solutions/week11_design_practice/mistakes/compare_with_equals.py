@@ -125,19 +125,21 @@ def verify(secrets_in_use: str | Sequence[str], headers: Mapping[str, str], body
                                 f"sent {now - timestamp_s:.0f}s ago; the tolerance is {tolerance_s:.0f}s")
     if timestamp_s > now + tolerance_s:
         raise VerificationError(Reason.TIMESTAMP_TOO_NEW,
-                                f"sent {timestamp_s - now:.0f}s in the future; the tolerance is {tolerance_s:.0f}s")
+                                f"sent {timestamp_s - now:.0f}s ahead; the tolerance is {tolerance_s:.0f}s")
 
     candidates: list[bytes] = []
     for entry in raw_signature.split():
         version, comma, encoded = entry.partition(",")
         if not comma or not version:
-            raise VerificationError(Reason.MALFORMED_SIGNATURE, f"an entry is version,signature; got {entry[:40]!r}")
+            raise VerificationError(Reason.MALFORMED_SIGNATURE,
+                                    f"an entry is version,signature; got {entry[:40]!r}")
         if version != "v1":
             continue  # v1a (asymmetric) or a future version: not ours to check, not an error
         try:
             candidates.append(base64.b64decode(encoded, validate=True))
         except (binascii.Error, ValueError) as exc:
-            raise VerificationError(Reason.MALFORMED_SIGNATURE, f"a v1 signature is not base64: {encoded[:40]!r}") from exc
+            raise VerificationError(Reason.MALFORMED_SIGNATURE,
+                                    f"a v1 signature is not base64: {encoded[:40]!r}") from exc
     if not candidates:
         raise VerificationError(Reason.MALFORMED_SIGNATURE, "no v1 signature in webhook-signature")
 

@@ -110,7 +110,8 @@ def create_app(*, database_url: str, redis_url: str, tiers: Mapping[str, Tier] =
     async def create_event(event: EventIn, caller: Caller, request: Request) -> dict[str, Any]:
         async with request.app.state.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute("INSERT INTO events (tenant_id, type, data) VALUES (%s, %s, %s) "
-                              "RETURNING id, type, data, created_at", (caller.tenant_id, event.type, Jsonb(event.data)))
+                              "RETURNING id, type, data, created_at",
+                              (caller.tenant_id, event.type, Jsonb(event.data)))
             return _event(await cur.fetchone())
 
     @app.get("/v1/events")
@@ -153,4 +154,5 @@ def create_app(*, database_url: str, redis_url: str, tiers: Mapping[str, Tier] =
 
 def _event(row: Mapping[str, Any] | None) -> dict[str, Any]:
     assert row is not None
-    return {"id": row["id"], "type": row["type"], "data": row["data"], "created_at": row["created_at"].isoformat()}
+    return {"id": row["id"], "type": row["type"], "data": row["data"],
+            "created_at": row["created_at"].isoformat()}

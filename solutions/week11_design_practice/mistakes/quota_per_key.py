@@ -110,7 +110,8 @@ def create_app(*, database_url: str, redis_url: str, tiers: Mapping[str, Tier] =
     async def create_event(event: EventIn, caller: Caller, request: Request) -> dict[str, Any]:
         async with request.app.state.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute("INSERT INTO events (tenant_id, type, data) VALUES (%s, %s, %s) "
-                              "RETURNING id, type, data, created_at", (caller.tenant_id, event.type, Jsonb(event.data)))
+                              "RETURNING id, type, data, created_at",
+                              (caller.tenant_id, event.type, Jsonb(event.data)))
             return _event(await cur.fetchone())
 
     @app.get("/v1/events")
@@ -123,8 +124,8 @@ def create_app(*, database_url: str, redis_url: str, tiers: Mapping[str, Tier] =
     @app.get("/v1/events/{event_id}")
     async def get_event(event_id: int, caller: Caller, request: Request) -> dict[str, Any]:
         async with request.app.state.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute("SELECT id, type, data, created_at FROM events WHERE id = %s AND tenant_id = %s",
-                              (event_id, caller.tenant_id))
+            await cur.execute("SELECT id, type, data, created_at FROM events "
+                              "WHERE id = %s AND tenant_id = %s", (event_id, caller.tenant_id))
             row = await cur.fetchone()
         if row is None:
             raise Problem(404, "Not Found", f"no event {event_id}")
@@ -154,4 +155,5 @@ def create_app(*, database_url: str, redis_url: str, tiers: Mapping[str, Tier] =
 
 def _event(row: Mapping[str, Any] | None) -> dict[str, Any]:
     assert row is not None
-    return {"id": row["id"], "type": row["type"], "data": row["data"], "created_at": row["created_at"].isoformat()}
+    return {"id": row["id"], "type": row["type"], "data": row["data"],
+            "created_at": row["created_at"].isoformat()}
