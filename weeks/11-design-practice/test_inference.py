@@ -117,7 +117,7 @@ def test_every_caller_gets_its_own_rows_answer(model_path: Path, serving_factory
     loader = Watched(model_path)
     reference = load_model(model_path)
     inputs = rows(48)
-    with serving_factory(create_app(load_model=loader, max_batch_size=16, max_wait_ms=20)) as url:
+    with serving_factory(create_app(load_model=loader, max_batch_size=16, max_wait_ms=50)) as url:
         assert wait_ready(url).status_code == 200
         answers = asyncio.run(post_all(url, [{"features": row} for row in inputs]))
     expected = reference.predict_proba(inputs)
