@@ -26,7 +26,7 @@ N_FEATURES = 8
 def make_data(n_samples: int = 5_000, *, seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
     """Generated rows (``N_FEATURES`` floats) and 0/1 labels — the same for the same seed."""
     features, labels = make_classification(n_samples=n_samples, n_features=N_FEATURES, n_informative=5,
-                                           n_redundant=1, random_state=seed)
+                                           n_redundant=1, n_clusters_per_class=1, random_state=seed)
     return features, labels
 
 
