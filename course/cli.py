@@ -242,9 +242,15 @@ def doctor() -> None:
     for name, resolve in (("PostgreSQL", services.checked_postgres_url),
                           ("Redis", services.checked_redis_url)):
         try:
-            report(True, f"{name} answers at {resolve()}")
+            report(True, f"{name} answers at {services.mask_url(resolve())}")
         except services.ServiceUnavailable as exc:
             report(False, f"{name}: {exc}")
+    # After the services: starting an embedded server already makes its state private.
+    exposed = services.exposures()
+    report(not exposed, f"state directory {services.state_dir()} and its passwords private to you",
+           "; ".join(fix for _, fix in exposed))
+    for path, _ in exposed:
+        console.print(f"    other users can read {path}")
     try:
         tracker.load()
         report(True, f"{tracker.tracker_path().name} is valid")
@@ -278,10 +284,13 @@ def services_down(wipe: Annotated[bool, typer.Option(help="also delete their dat
 
 @services_app.command("status")
 @friendly
-def services_status() -> None:
-    """Where each service comes from and its URL (starts nothing)."""
+def services_status(show_secrets: Annotated[bool, typer.Option(
+        "--show-secrets", help="print the URLs with their passwords (to paste into a .env)")] = False
+                    ) -> None:
+    """Where each service comes from and its URL, password masked (starts nothing)."""
     for info in services.status():
-        console.print(f"{info.name:<8} {info.url or '-':<44} {info.source} {info.detail}")
+        url = info.url_with_password if show_secrets else info.url
+        console.print(f"{info.name:<8} {url or '-':<44} {info.source} {info.detail}", soft_wrap=True)
     console.print("[dim]notebooks and the anchor read these from DATABASE_URL / REDIS_URL "
                   "or course.services[/dim]")
 

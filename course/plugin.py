@@ -381,3 +381,25 @@ def _next_step(tracked: Tracker) -> str:
     from course import progress
 
     return progress.next_step(tracked).command_line
+
+
+# --------------------------------------------------------------------------- no passwords in output
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Mask the embedded servers' passwords in what a test run prints.
+
+    Fixture URLs already print masked (:class:`course.credentials.SecretUrl`), but a long
+    traceback also shows a library's own arguments — psycopg's ``conninfo`` carries the password.
+    """
+    if not report.failed and not report.sections:
+        return
+    from course.credentials import redact
+
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        masked = redact(text)
+        if masked != text:
+            report.longrepr = masked
+    report.sections = [(title, redact(content)) for title, content in report.sections]

@@ -1,4 +1,7 @@
-"""What each endpoint does when a dependency is down — the degraded modes, in one place.
+"""MISTAKE (ack_before_commit):
+write-behind: the 201 goes out before PostgreSQL has committed, so an outage loses acknowledged writes.
+
+What each endpoint does when a dependency is down — the degraded modes, in one place.
 
 * Redis down: reads come from PostgreSQL (slower, still correct); the cache is skipped.
 * PostgreSQL down: cached reads are still served; anything that needs PostgreSQL — a cache miss
@@ -18,6 +21,7 @@ import redis
 from sqlalchemy import exc as sa_exc
 
 from . import db
+from .breaker import CircuitOpenError
 from .deps import Deps
 from .errors import Unavailable
 from .models import Item, NewItem
@@ -32,16 +36,13 @@ DB_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 def _with_postgres(deps: Deps, call: Callable[[], T]) -> T:
     """Run ``call`` through the PostgreSQL breaker; outages become ``Unavailable``."""
     breaker = deps.db_breaker
-    if not breaker.allow():
-        raise Unavailable("PostgreSQL is unavailable (circuit open)", breaker.retry_after_s())
     try:
-        result = call()
-    except DB_DOWN as exc:
-        breaker.failure()
+        return breaker.call(call)
+    except CircuitOpenError as exc:
+        raise Unavailable("PostgreSQL is unavailable (circuit open)", exc.retry_after_s) from None
+    except DB_DOWN as exc:  # refused, timed out, or no pooled connection free in time
         raise Unavailable("PostgreSQL is unavailable",
-                          max(deps.settings.retry_after_s, breaker.retry_after_s())) from exc
-    breaker.success()
-    return result
+                          max(deps.settings.retry_after_s, breaker.reset_timeout_s)) from exc
 
 
 def read_item(deps: Deps, item_id: uuid.UUID) -> Item | None:
@@ -58,10 +59,10 @@ def read_item(deps: Deps, item_id: uuid.UUID) -> Item | None:
 def create_item(deps: Deps, new: NewItem) -> Item:
     """Write-behind: answer at once, persist in the background — fast, and wrong."""
     item = Item.create(new)
-    deps.cache.put(item)
     # MISTAKE: the 201 goes out before PostgreSQL has committed anything. If the insert then
     # fails (an outage, a crash, a deploy) the client was told "saved" and the row never exists.
     _writer.submit(_insert_quietly, deps, item)
+    deps.cache.put(item)
     return item
 
 

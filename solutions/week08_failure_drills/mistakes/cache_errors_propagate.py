@@ -1,4 +1,8 @@
-"""The Redis side of the service: a client with a budget, and a cache that can never fail a read.
+"""MISTAKE (cache_errors_propagate):
+textbook cache-aside with no error handling: a Redis outage turns reads PostgreSQL could answer
+into 500s.
+
+The Redis side of the service: a client with a budget, and a cache that can never fail a read.
 
 Redis here is an optimisation. When it is slow or gone, the right answer is "miss" — quickly —
 and the caller goes to PostgreSQL. Every call goes through the Redis breaker, so once Redis is
@@ -10,6 +14,7 @@ from __future__ import annotations
 import uuid
 
 import redis
+from pydantic import ValidationError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -43,11 +48,17 @@ class ItemCache:
         return f"item:{item_id}"
 
     def get(self, item_id: uuid.UUID) -> Item | None:
-        """The cached item, or ``None`` on a miss."""
-        # MISTAKE: textbook cache-aside with no error handling. When Redis is down the
-        # ConnectionError escapes, and a read PostgreSQL could have answered becomes a 500.
-        raw = self.client.get(self.key(item_id))
-        return Item.model_validate_json(raw) if raw is not None else None
+        """The cached item, or ``None`` on a miss — and also when Redis fails: never raises."""
+        # MISTAKE: no error handling. When Redis is down the ConnectionError escapes, and a read
+        # PostgreSQL could have answered becomes a 500.
+        raw = self.breaker.call(self.client.get, self.key(item_id))
+        if raw is None:
+            return None
+        try:
+            return Item.model_validate_json(raw)
+        except ValidationError:
+            return None  # an entry from an older schema is just a miss
 
     def put(self, item: Item) -> None:
-        self.client.set(self.key(item.id), item.model_dump_json(), ex=self.ttl_s)
+        """Best effort: a failed cache write only means the next read goes to PostgreSQL."""
+        self.breaker.call(self.client.set, self.key(item.id), item.model_dump_json(), ex=self.ttl_s)

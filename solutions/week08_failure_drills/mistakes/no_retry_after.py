@@ -1,4 +1,7 @@
-"""The HTTP surface: routes, the rate-limit dependency, and how a designed failure is answered.
+"""MISTAKE (no_retry_after):
+a bare 503: clients cannot tell "try again in a second" from "broken".
+
+The HTTP surface: routes, the rate-limit dependency, and how a designed failure is answered.
 
 Handlers are plain ``def``: FastAPI runs them on its thread pool, and the blocking Redis and
 PostgreSQL clients bound every wait with their own timeouts.
@@ -15,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from . import service
 from .deps import build_deps, close_deps
-from .errors import Unavailable
+from .errors import Unavailable, retry_after_header
 from .models import Item, NewItem
 from .settings import Settings
 
@@ -49,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         decision = deps.limiter.check(client)
         if not decision.allowed:
             raise HTTPException(429, "rate limit exceeded",
-                                headers={"Retry-After": str(decision.retry_after_s)})
+                                headers={"Retry-After": retry_after_header(decision.retry_after_s)})
 
     items = APIRouter(prefix="/items", dependencies=[Depends(rate_limited)])
 
@@ -66,15 +69,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(items)
 
-    @app.get("/ready")
-    def ready() -> JSONResponse:
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        """Readiness: 200 while anything can be served; 503 naming what is down when nothing can."""
         report = service.readiness(deps)
         # Degraded is still ready: every replica shares these dependencies, so pulling them all
         # out of the load balancer would turn "some requests fail" into "all requests fail".
-        return JSONResponse(report, status_code=503 if report["status"] == "down" else 200)
+        if report["status"] != "down":
+            return JSONResponse(report)
+        checks = report["checks"]
+        failing = sorted(name for name, state in checks.items() if state != "up")  # type: ignore[attr-defined]
+        return JSONResponse(report | {"detail": f"not ready: {' and '.join(failing)} down"}, status_code=503,
+                            headers={"Retry-After": retry_after_header(settings.breaker_reset_timeout_s)})
 
-    @app.get("/health")
-    def health() -> dict[str, str]:
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
         """Liveness: the process answers. Never checks dependencies — a restart would not fix them."""
         return {"status": "alive"}
 
