@@ -33,8 +33,6 @@ from .batching import InferenceTimeout, MicroBatcher  # noqa: F401 — yours to 
 from .model import LoadedModel
 from .problems import Problem
 
-SECTION = "see weeks/11-design-practice/README.md, section"
-
 
 class PredictIn(BaseModel):
     features: list[float]
@@ -50,7 +48,8 @@ def create_app(*, load_model: Callable[[], LoadedModel], max_batch_size: int = 3
     """The service; ``load_model`` runs once, in a worker thread, after start-up."""
 
     async def load(app: FastAPI) -> None:
-        raise NotImplementedError(f"load — {SECTION} 'Readiness and timeouts'")
+        raise NotImplementedError(
+            "load — see weeks/11-design-practice/README.md, section 'Readiness and timeouts'")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,10 +73,12 @@ def create_app(*, load_model: Callable[[], LoadedModel], max_batch_size: int = 3
 
     @app.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
-        raise NotImplementedError(f"readyz — {SECTION} 'Readiness and timeouts'")
+        raise NotImplementedError(
+            "readyz — see weeks/11-design-practice/README.md, section 'Readiness and timeouts'")
 
     @app.post("/v1/predict")
     async def predict(body: PredictIn, request: Request) -> dict[str, Any]:
-        raise NotImplementedError(f"predict — {SECTION} 'Micro-batching inference'")
+        raise NotImplementedError(
+            "predict — see weeks/11-design-practice/README.md, section 'Micro-batching inference'")
 
     return app

@@ -33,8 +33,6 @@ from .api_keys import ApiKeyStore, KeyRecord
 from .problems import Problem
 from .quotas import DEFAULT_TIERS, Quotas, Tier, rate_limit_headers  # noqa: F401 — yours to use
 
-SECTION = "see weeks/11-design-practice/README.md, section"
-
 EVENTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     id          bigserial PRIMARY KEY,
@@ -54,7 +52,8 @@ class EventIn(BaseModel):
 
 async def authenticated(request: Request, response: Response) -> KeyRecord:
     """The caller's key record, after it has been authenticated and charged one unit of quota."""
-    raise NotImplementedError(f"authenticated — {SECTION} 'API keys'")
+    raise NotImplementedError(
+        "authenticated — see weeks/11-design-practice/README.md, section 'API keys'")
 
 
 Caller = Annotated[KeyRecord, Depends(authenticated)]
@@ -104,15 +103,18 @@ def create_app(*, database_url: str, redis_url: str, tiers: Mapping[str, Tier] =
 
     @app.post("/v1/events", status_code=201)
     async def create_event(event: EventIn, caller: Caller, request: Request) -> dict[str, Any]:
-        raise NotImplementedError(f"create_event — {SECTION} 'Tenant isolation'")
+        raise NotImplementedError(
+            "create_event — see weeks/11-design-practice/README.md, section 'Tenant isolation'")
 
     @app.get("/v1/events")
     async def list_events(caller: Caller, request: Request) -> dict[str, Any]:
-        raise NotImplementedError(f"list_events — {SECTION} 'Tenant isolation'")
+        raise NotImplementedError(
+            "list_events — see weeks/11-design-practice/README.md, section 'Tenant isolation'")
 
     @app.get("/v1/events/{event_id}")
     async def get_event(event_id: int, caller: Caller, request: Request) -> dict[str, Any]:
-        raise NotImplementedError(f"get_event — {SECTION} 'Tenant isolation'")
+        raise NotImplementedError(
+            "get_event — see weeks/11-design-practice/README.md, section 'Tenant isolation'")
 
     @app.post("/v1/keys", status_code=201)
     async def issue_key(caller: Caller, request: Request) -> dict[str, str]:
