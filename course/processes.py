@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course.errors import CourseError
+from course.paths import REPO_ROOT
 from course.services import free_port, port_accepts
-from course.target import REPO_ROOT
 
 
 class ProcessFailed(CourseError, RuntimeError):
