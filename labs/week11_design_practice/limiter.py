@@ -55,15 +55,16 @@ def retry_after_header(decision: Decision) -> str:
 
 
 class TokenBucketLimiter:
-    """Up to ``capacity`` requests at once, refilled at ``refill_per_s``; one EVALSHA each."""
+    """Up to ``capacity`` requests at once, refilled at ``refill_per_second``; one EVALSHA each."""
 
-    def __init__(self, client: redis.Redis, *, capacity: int, refill_per_s: float,
+    def __init__(self, client: redis.Redis, *, capacity: int, refill_per_second: float,
                  namespace: str = "rl:bucket") -> None:
-        if capacity < 1 or refill_per_s <= 0:
-            raise ValueError(f"need capacity >= 1 and refill_per_s > 0; got {capacity}, {refill_per_s}")
+        if capacity < 1 or refill_per_second <= 0:
+            raise ValueError(f"need capacity >= 1 and refill_per_second > 0; "
+                             f"got {capacity}, {refill_per_second}")
         self.capacity = capacity
         # Thousandths of a token per millisecond is tokens per second: the script's unit.
-        self.refill_per_s = refill_per_s
+        self.refill_per_second = refill_per_second
         self.namespace = namespace
         self._hit = client.register_script(_HIT)
 
@@ -71,6 +72,6 @@ class TokenBucketLimiter:
         """Take one token for ``key`` at ``now`` (seconds; default: the wall clock)."""
         at_ms = round((time.time() if now is None else now) * 1000)
         allowed, remaining, retry_ms, reset_ms = await self._hit(
-            keys=[f"{self.namespace}:{key}"], args=[at_ms, self.capacity, self.refill_per_s])
+            keys=[f"{self.namespace}:{key}"], args=[at_ms, self.capacity, self.refill_per_second])
         return Decision(allowed=bool(allowed), limit=self.capacity, remaining=int(remaining),
                         retry_after_s=int(retry_ms) / 1000, reset_after_s=int(reset_ms) / 1000)

@@ -29,12 +29,12 @@ SECTION = "see weeks/11-design-practice/README.md, section 'Quotas per tier'"
 class Tier:
     name: str
     burst: int  # requests allowed at once
-    refill_per_s: float  # sustained requests per second
+    refill_per_second: float  # sustained requests per second
 
 
 DEFAULT_TIERS: dict[str, Tier] = {
-    "free": Tier("free", burst=10, refill_per_s=1.0),
-    "pro": Tier("pro", burst=100, refill_per_s=20.0),
+    "free": Tier("free", burst=10, refill_per_second=1.0),
+    "pro": Tier("pro", burst=100, refill_per_second=20.0),
 }
 
 
@@ -49,7 +49,7 @@ class Quotas:
                  namespace: str = "quota") -> None:
         self.tiers = dict(tiers)
         self._limiters = {
-            name: TokenBucketLimiter(client, capacity=tier.burst, refill_per_s=tier.refill_per_s,
+            name: TokenBucketLimiter(client, capacity=tier.burst, refill_per_second=tier.refill_per_second,
                                      namespace=f"{namespace}:{name}")
             for name, tier in self.tiers.items()}
 

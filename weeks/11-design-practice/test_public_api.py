@@ -22,7 +22,8 @@ from labs.week11_design_practice.public_api import create_app
 from labs.week11_design_practice.quotas import Tier
 
 LESSON = "weeks/11-design-practice/README.md, section"
-TIERS = {"free": Tier("free", burst=3, refill_per_s=0.05), "pro": Tier("pro", burst=20, refill_per_s=0.05)}
+TIERS = {"free": Tier("free", burst=3, refill_per_second=0.05),
+         "pro": Tier("pro", burst=20, refill_per_second=0.05)}
 
 
 class Api:
@@ -169,9 +170,9 @@ def test_quota_per_tier_with_ratelimit_headers(api: Api) -> None:
     retry_after = refused.headers.get("retry-after", "")
     assert retry_after.isdigit() and int(retry_after) >= 1, (
         f"a 429 carries Retry-After in whole seconds, at least 1; got {retry_after!r}")
-    expected = math.ceil(1 / TIERS["free"].refill_per_s)
+    expected = math.ceil(1 / TIERS["free"].refill_per_second)
     assert abs(int(retry_after) - expected) <= 1, (
-        f"one token comes back after 1/{TIERS['free'].refill_per_s} = {expected} s; Retry-After said "
+        f"one token comes back after 1/{TIERS['free'].refill_per_second} = {expected} s; Retry-After said "
         f"{retry_after}")
     pro = api.issue("pro")
     pro_statuses = [api.call("GET", "/v1/events", pro.key).status_code for _ in range(TIERS["pro"].burst)]
