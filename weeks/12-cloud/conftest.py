@@ -7,6 +7,7 @@ URL differs from AWS. One server per module keeps start-up (≈1 s) off every te
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -47,7 +48,7 @@ def aws(moto_url: str) -> Callable[[str], Any]:
 # --------------------------------------------------------------------------- templates
 
 LAB_DEPLOY = "labs/week12_cloud/deploy"
-TEMPLATES = ("stack.yaml",)
+TEMPLATES = ("stack.yaml", "vm.yaml")
 # checkov offline (--skip-download) reports no severities: the course treats every failed check
 # as a finding to fix, and never lets one of these be skipped — the ones that expose data or
 # hosts to the internet, or leave data unencrypted.
@@ -65,44 +66,70 @@ def deploy_dir() -> Path:
     return Path(lab.__file__).parent / "deploy"
 
 
-@pytest.fixture(scope="session")
-def scans() -> dict[str, Any]:
-    """cfn-lint and checkov over both templates, run once, side by side (each takes seconds)."""
-    import json
+_scan_jobs: dict[str, Any] = {}
+
+
+def _start_scans() -> dict[str, Any]:
+    """Start cfn-lint and checkov over both templates in the background (idempotent)."""
     import subprocess
 
     from course.tools import ToolUnavailable, tool
 
+    if _scan_jobs:
+        return _scan_jobs
     files = [str(deploy_dir() / name) for name in TEMPLATES]
-    lint = subprocess.Popen([str(Path(sys.executable).parent / "cfn-lint"), "-f", "json", *files],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _scan_jobs["cfn-lint"] = subprocess.Popen(
+        [str(Path(sys.executable).parent / "cfn-lint"), "-f", "json", *files],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        checkov: Any = subprocess.Popen(
+        _scan_jobs["checkov"] = subprocess.Popen(
             [str(tool("checkov")), "--skip-download", "--quiet", "--compact", "-o", "json",
              "--framework", "cloudformation", "secrets",
              *[arg for f in files for arg in ("-f", f)]],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     except ToolUnavailable as error:
-        checkov = error
-    lint_out, lint_err = lint.communicate(timeout=300)
+        _scan_jobs["checkov"] = error
+    return _scan_jobs
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the scanners as soon as a test needs them, and run those tests last.
+
+    cfn-lint and checkov each take several seconds to start; meanwhile the other labs' tests run.
+    """
+    needing = [item for item in items if "scans" in getattr(item, "fixturenames", ())]
+    if needing:
+        _start_scans()
+        items[:] = [item for item in items if item not in needing] + needing
+
+
+@pytest.fixture(scope="session")
+def scans() -> Iterator[dict[str, Any]]:
+    """cfn-lint's and checkov's findings over both templates (see :func:`_start_scans`)."""
+    import json
+
+    jobs = _start_scans()
+    lint_out, lint_err = jobs["cfn-lint"].communicate(timeout=300)
     try:
         result: dict[str, Any] = {"cfn-lint": json.loads(lint_out or "[]"), "cfn-lint-error": ""}
     except json.JSONDecodeError:
         result = {"cfn-lint": [], "cfn-lint-error": (lint_out + lint_err)[-2000:]}
-    if isinstance(checkov, ToolUnavailable):
+    checkov = jobs["checkov"]
+    if not hasattr(checkov, "communicate"):
         result["checkov"] = str(checkov)
-        return result
-    out, err = checkov.communicate(timeout=600)
-    reports = json.loads(out) if out.strip().startswith(("[", "{")) else []
-    reports = reports if isinstance(reports, list) else [reports]
-    failed, skipped = [], []
-    for report in reports:
-        results = report.get("results", {}) if isinstance(report, dict) else {}
-        failed += results.get("failed_checks", [])
-        skipped += results.get("skipped_checks", [])
-    result["checkov"] = {"failed": failed, "skipped": skipped, "stderr": err[-2000:],
-                         "ran": bool(reports) or checkov.returncode in (0, 1)}
-    return result
+    else:
+        out, err = checkov.communicate(timeout=600)
+        reports = json.loads(out) if out.strip().startswith(("[", "{")) else []
+        reports = reports if isinstance(reports, list) else [reports]
+        failed: list[dict[str, Any]] = []
+        skipped: list[dict[str, Any]] = []
+        for report in reports:
+            results = report.get("results", {}) if isinstance(report, dict) else {}
+            failed += results.get("failed_checks", [])
+            skipped += results.get("skipped_checks", [])
+        result["checkov"] = {"failed": failed, "skipped": skipped, "stderr": err[-2000:]}
+    yield result
+    _scan_jobs.clear()
 
 
 def load_template(name: str) -> dict[str, Any]:
@@ -164,15 +191,12 @@ MOTO_GAPS = {
 }
 
 
-def moto_creatable_types() -> set[str]:
+@functools.cache
+def moto_creatable_types() -> frozenset[str]:
     """The resource types moto's CloudFormation can create; it silently skips every other one."""
-    import moto.backends
-    from moto.cloudformation.parsing import get_model_map
+    from moto.cloudformation.parsing import get_model_map  # imports every model: seconds, once
 
-    for backend in ("ec2", "elbv2", "ecs", "rds", "s3", "iam", "logs", "kms", "elasticache",
-                    "secretsmanager"):
-        moto.backends.get_backend(backend)
-    return set(get_model_map())
+    return frozenset(get_model_map())
 
 
 def for_moto(template: dict[str, Any], skipped: set[str]) -> dict[str, Any]:
