@@ -179,8 +179,10 @@ def require_types(template: dict[str, Any], name: str, kinds: dict[str, str]) ->
                if not any(kind == d or (kind.endswith("*") and str(d).startswith(kind[:-1]))
                           for d in declared)]
     if missing:
+        section = "The budget shape: one VM" if name == "vm.yaml" else "The deployment lab"
         pytest.fail(f"expected {LAB_DEPLOY}/{name} to declare the whole deployment; missing: "
-                    + "; ".join(missing), pytrace=False)
+                    + "; ".join(missing) + f". Look at weeks/12-cloud/README.md, section "
+                    f"'{section}'.", pytrace=False)
 
 
 # Types moto 5.2's CloudFormation accepts but does not really create, found by this lab's test:
