@@ -2,7 +2,7 @@
 
 moto in *server* mode is a separate process speaking the AWS wire protocols over HTTP, so the
 code under test uses the real boto3 client, real signing and real sockets — only the endpoint
-URL differs from AWS. One server per module keeps start-up (≈1 s) off every test.
+URL differs from AWS. One server for the whole run keeps its start and stop off every module.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from course.processes import start_process
 REGION = "us-east-1"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    """The URL of a fresh moto server, stopped when the module's tests are done."""
+    """The URL of one moto server for the week's tests (each lab uses its own names in it)."""
     server = Path(sys.executable).parent / "moto_server"
     process = start_process([str(server), "-H", "127.0.0.1", "-p", "{port}"], timeout=60)
     try:
@@ -33,7 +33,7 @@ def moto_url() -> Iterator[str]:
         process.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def aws(moto_url: str) -> Callable[[str], Any]:
     """Factory: ``aws("s3")`` → a boto3 client for that service on the moto server."""
 
@@ -66,55 +66,73 @@ def deploy_dir() -> Path:
     return Path(lab.__file__).parent / "deploy"
 
 
-_scan_jobs: dict[str, Any] = {}
+_jobs: dict[str, Any] = {}
 
 
-def _start_scans() -> dict[str, Any]:
-    """Start cfn-lint and checkov over both templates in the background (idempotent)."""
+def _start(name: str) -> Any:
+    """Start background job ``name`` once: "moto-types", "cfn-lint" or "checkov".
+
+    Each costs seconds of CPU at start-up; run side by side, they overlap the other labs' tests.
+    A checkov that cannot be installed is stored as its ``ToolUnavailable``.
+    """
     import subprocess
 
     from course.tools import ToolUnavailable, tool
 
-    if _scan_jobs:
-        return _scan_jobs
-    files = [str(deploy_dir() / name) for name in TEMPLATES]
-    _scan_jobs["cfn-lint"] = subprocess.Popen(
-        [str(Path(sys.executable).parent / "cfn-lint"), "-f", "json", *files],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _scan_jobs["checkov"] = subprocess.Popen(
-            [str(tool("checkov")), "--skip-download", "--quiet", "--compact", "-o", "json",
-             "--framework", "cloudformation", "secrets",
-             *[arg for f in files for arg in ("-f", f)]],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    except ToolUnavailable as error:
-        _scan_jobs["checkov"] = error
-    return _scan_jobs
+    if name in _jobs:
+        return _jobs[name]
+    files = [str(deploy_dir() / template) for template in TEMPLATES]
+    pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    if name == "moto-types":  # importing every moto model takes seconds: in a process of its own
+        _jobs[name] = subprocess.Popen(
+            [sys.executable, "-c", "import json; from moto.cloudformation.parsing import "
+             "get_model_map; print(json.dumps(sorted(get_model_map())))"], **pipes)
+    elif name == "cfn-lint":
+        _jobs[name] = subprocess.Popen(
+            [str(Path(sys.executable).parent / "cfn-lint"), "-f", "json", *files], **pipes)
+    else:
+        try:
+            _jobs[name] = subprocess.Popen(
+                [str(tool("checkov")), "--skip-download", "--quiet", "--compact", "-o", "json",
+                 "--framework", "cloudformation", "secrets",
+                 *[arg for f in files for arg in ("-f", f)]], **pipes)
+        except ToolUnavailable as error:
+            _jobs[name] = error
+    return _jobs[name]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Start the scanners as soon as a test needs them, and run those tests last.
-
-    cfn-lint and checkov each take several seconds to start; meanwhile the other labs' tests run.
-    """
+    """Start the slow tools as soon as a test needs them, and run the scanners' tests last."""
+    uses = {name for item in items for name in getattr(item, "fixturenames", ())}
+    if "scans" in uses:
+        for name in ("cfn-lint", "checkov"):
+            _start(name)
+    if "aws" in uses and "cfn" in uses:
+        _start("moto-types")
     needing = [item for item in items if "scans" in getattr(item, "fixturenames", ())]
-    if needing:
-        _start_scans()
-        items[:] = [item for item in items if item not in needing] + needing
+    items[:] = [item for item in items if item not in needing] + needing
+
+
+def pytest_sessionfinish() -> None:
+    """Leave no tool running behind a run that did not need its answer."""
+    for job in _jobs.values():
+        if hasattr(job, "poll") and job.poll() is None:
+            job.kill()
+            job.communicate()
+    _jobs.clear()
 
 
 @pytest.fixture(scope="session")
 def scans() -> Iterator[dict[str, Any]]:
-    """cfn-lint's and checkov's findings over both templates (see :func:`_start_scans`)."""
+    """cfn-lint's and checkov's findings over both templates (started by :func:`_start`)."""
     import json
 
-    jobs = _start_scans()
-    lint_out, lint_err = jobs["cfn-lint"].communicate(timeout=300)
+    lint_out, lint_err = _start("cfn-lint").communicate(timeout=300)
     try:
         result: dict[str, Any] = {"cfn-lint": json.loads(lint_out or "[]"), "cfn-lint-error": ""}
     except json.JSONDecodeError:
         result = {"cfn-lint": [], "cfn-lint-error": (lint_out + lint_err)[-2000:]}
-    checkov = jobs["checkov"]
+    checkov = _start("checkov")
     if not hasattr(checkov, "communicate"):
         result["checkov"] = str(checkov)
     else:
@@ -129,7 +147,6 @@ def scans() -> Iterator[dict[str, Any]]:
             skipped += results.get("skipped_checks", [])
         result["checkov"] = {"failed": failed, "skipped": skipped, "stderr": err[-2000:]}
     yield result
-    _scan_jobs.clear()
 
 
 def load_template(name: str) -> dict[str, Any]:
@@ -196,9 +213,12 @@ MOTO_GAPS = {
 @functools.cache
 def moto_creatable_types() -> frozenset[str]:
     """The resource types moto's CloudFormation can create; it silently skips every other one."""
-    from moto.cloudformation.parsing import get_model_map  # imports every model: seconds, once
+    import json
 
-    return frozenset(get_model_map())
+    out, err = _start("moto-types").communicate(timeout=300)
+    if not out.strip():
+        pytest.fail(f"could not list moto's CloudFormation types: {err[-1000:]}", pytrace=False)
+    return frozenset(json.loads(out))
 
 
 def for_moto(template: dict[str, Any], skipped: set[str]) -> dict[str, Any]:
