@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
+from course.credentials import SecretUrl
 from course.errors import CourseError
 
 CHUNK = 64 * 1024
@@ -121,12 +122,15 @@ class ChaosProxy:
             raise ChaosError("the proxy is not started: use `with ChaosProxy(...) as proxy:`")
         return self._port
 
-    def url(self, url: str) -> str:
-        """``url`` with its host and port replaced by this proxy's (user, path and query kept)."""
+    def url(self, url: str) -> SecretUrl:
+        """``url`` with its host and port replaced by this proxy's (user, password, path and query kept).
+
+        A :class:`SecretUrl`, so a failing test or a notebook that shows it masks the password.
+        """
         parts = urlsplit(url)
         userinfo = parts.netloc.rpartition("@")[0]
         netloc = f"{userinfo}@{self.host}:{self.port}" if userinfo else f"{self.host}:{self.port}"
-        return urlunsplit(parts._replace(netloc=netloc))
+        return SecretUrl(urlunsplit(parts._replace(netloc=netloc)))
 
     @property
     def connections(self) -> int:

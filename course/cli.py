@@ -23,7 +23,7 @@ from rich.table import Table
 
 from course import curriculum, progress, services, tracker
 from course.errors import CourseError
-from course.target import REPO_ROOT
+from course.paths import REPO_ROOT, lab_package_dir
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
@@ -177,19 +177,35 @@ def check(week: Annotated[str | None, typer.Argument(help="week number, e.g. 05"
 @friendly
 def hint(week: WeekArg,
          test: Annotated[str | None, typer.Argument(help="part of a test name")] = None) -> None:
-    """Hints for a week's tests — the common mistakes and where to look."""
+    """Hints for a week's tests — the common mistakes and where to look.
+
+    Under a named mistake's hint comes its diff: the few lines that turn the reference solution
+    into that mistake, which is the mistake itself.
+    """
+    from rich.markup import escape
+
+    from course import proof
+
     chosen = curriculum.week(week)
-    hints = dict(chosen.hints)
-    for mistake in chosen.mistakes:
-        hints.setdefault(mistake.fails, mistake.hint)
-    shown = {name: text for name, text in hints.items() if not test or test in name}
+    hints: list[tuple[str, str, curriculum.Mistake | None]] = [
+        (name, text, None) for name, text in chosen.hints.items()]
+    hints += [(m.fails, m.hint, m) for m in chosen.mistakes]
+    shown = [(name, text, mistake) for name, text, mistake in hints if not test or test in name]
     if not shown:
         what = f"matching '{test}'" if test else "yet"
         console.print(f"No hints for week {chosen.code} {what}. "
                       f"The lesson: weeks/{chosen.folder.name}/README.md")
         return
-    for name, text in shown.items():
-        console.print(f"[bold]{name}[/bold]\n  {text.strip()}\n")
+    for name, text, mistake in shown:
+        console.print(f"[bold]{name}[/bold]" + (f"  [dim]mistake {mistake.name}[/dim]" if mistake else ""))
+        console.print(f"  {escape(text.strip())}")
+        diff = proof.mistake_diff(chosen, mistake) if mistake else None
+        if diff is not None and diff.is_file():
+            for line in diff.read_text().splitlines():
+                style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "dim")
+                style = "bold" if line.startswith(("+++", "---")) else style
+                console.print(f"    [{style}]{escape(line)}[/{style}]", soft_wrap=True)  # as-is
+        console.print()
 
 
 @app.command()
@@ -201,7 +217,7 @@ def watch(week: WeekArg) -> None:
     chosen = curriculum.week(week)
     if not chosen.package:
         raise WrongArgument(f"Week {chosen.code} has no lab yet; `course next` says what to do now.")
-    folder = REPO_ROOT / "labs" / chosen.package
+    folder = lab_package_dir(chosen.package)
     console.print(f"Watching {folder.relative_to(REPO_ROOT)} — save a file to re-run; Ctrl+C stops.")
     _pytest(f"weeks/{chosen.code}", "-q", "--tb=line")
     for _ in watch_files(folder, chosen.folder):

@@ -14,9 +14,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml import YAML
 
-from course.target import REPO_ROOT
+from course.paths import NOTEBOOKS_DIR, WEEKS_DIR
 
-WEEKS_DIR = REPO_ROOT / "weeks"
 WEEK_FOLDER = re.compile(r"^(?P<number>\d{2})-(?P<slug>[a-z0-9-]+)$")
 
 # The seed plan's "Anchor Project (MANDATORY)" list, plus its optional ML add-on.
@@ -81,7 +80,7 @@ class Week(BaseModel):
 
     @property
     def notebook(self) -> Path:
-        return REPO_ROOT / "notebooks" / f"{self.folder.name}.ipynb"
+        return NOTEBOOKS_DIR / f"{self.folder.name}.ipynb"
 
     def lab_for_test_file(self, filename: str) -> Lab | None:
         return next((lab for lab in self.labs if lab.tests == filename), None)

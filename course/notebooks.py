@@ -17,7 +17,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from course.target import REPO_ROOT
+from course.paths import REPO_ROOT
 
 CELL_TIMEOUT_S = 300
 

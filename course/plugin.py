@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from course import services
+from course.paths import REPO_ROOT, SOLUTIONS_DIR
 from course.processes import RunningProcess, start_process
-from course.target import LAB_PATH_ENV, REPO_ROOT, solutions_dir
+from course.target import LAB_PATH_ENV
 
 if TYPE_CHECKING:
     from course.tracker import Tracker
@@ -66,12 +67,12 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     args[:] = [expand_week_arg(arg, weeks_dir) for arg in args]
     if "--solutions" in args:
         # Set before anything imports `labs`, and inherited by every subprocess the tests start.
-        os.environ[LAB_PATH_ENV] = str(solutions_dir())
+        os.environ[LAB_PATH_ENV] = str(SOLUTIONS_DIR)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("solutions", default=False):
-        os.environ[LAB_PATH_ENV] = str(solutions_dir())
+        os.environ[LAB_PATH_ENV] = str(SOLUTIONS_DIR)
     config.pluginmanager.register(ProgressRecorder(config), "course-progress")
 
 

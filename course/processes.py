@@ -14,14 +14,15 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from course.errors import CourseError
+from course.paths import REPO_ROOT
 from course.services import free_port, port_accepts
-from course.target import REPO_ROOT
 
 
 class ProcessFailed(CourseError, RuntimeError):
@@ -52,6 +53,12 @@ class RunningProcess:
         self.popen.send_signal(signum)
 
     def wait(self, timeout: float) -> int:
+        return self.popen.wait(timeout=timeout)
+
+    def kill(self, timeout: float = 10.0) -> int:
+        """SIGKILL and reap: the process gets no chance to clean up — what a crash or OOM looks like."""
+        if self.popen.poll() is None:
+            self.popen.kill()
         return self.popen.wait(timeout=timeout)
 
     def stop(self, timeout: float = 10.0) -> int | None:
@@ -119,3 +126,49 @@ def running(command: Sequence[str], **kwargs: object) -> Iterator[RunningProcess
         yield process
     finally:
         process.stop()
+
+
+def stop_all(processes: Iterable[RunningProcess], timeout: float = 10.0) -> None:
+    """SIGTERM every process first, then wait for each: their shutdowns overlap instead of adding up."""
+    alive = [p for p in processes if p.popen.poll() is None]
+    for process in alive:
+        process.signal(signal.SIGTERM)
+    for process in alive:
+        process.stop(timeout=timeout)
+
+
+class BackgroundStart:
+    """A :func:`start_process` running on a thread, so slow start-ups (imports) overlap other work.
+
+    ``result()`` waits and returns the process or raises what the start raised; ``started()``
+    waits and returns the process, or ``None`` if it failed — for clean-up code.
+    """
+
+    def __init__(self, command: Sequence[str], **kwargs: object) -> None:
+        self._process: RunningProcess | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, args=(list(command), kwargs),
+                                        name="start-process", daemon=True)
+        self._thread.start()
+
+    def _start(self, command: list[str], kwargs: dict[str, object]) -> None:
+        try:
+            self._process = start_process(command, **kwargs)  # type: ignore[arg-type]
+        except BaseException as exc:  # handed to the caller of result()
+            self._error = exc
+
+    def started(self) -> RunningProcess | None:
+        self._thread.join()
+        return self._process
+
+    def result(self) -> RunningProcess:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._process is not None
+        return self._process
+
+
+def start_in_background(command: Sequence[str], **kwargs: object) -> BackgroundStart:
+    """Begin :func:`start_process` (same arguments) on a thread; collect it with ``.result()``."""
+    return BackgroundStart(command, **kwargs)

@@ -29,7 +29,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
 from course.errors import CourseError
-from course.target import REPO_ROOT
+from course.paths import REPO_ROOT
 
 TRACKER_ENV = "COURSE_TRACKER"
 

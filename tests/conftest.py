@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from course.target import REPO_ROOT
+from course.paths import REPO_ROOT
 
 
 @pytest.fixture(scope="session", autouse=True)

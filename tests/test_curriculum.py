@@ -6,8 +6,8 @@ import importlib
 
 import pytest
 
-from course import curriculum, proof
-from course.target import REPO_ROOT
+from course import curriculum, paths, proof
+from course.paths import REPO_ROOT
 
 WEEKS = curriculum.weeks()
 LAB_WEEKS = [w for w in WEEKS if w.has_lab]
@@ -39,16 +39,23 @@ def test_lab_files_tests_hints_and_mistakes_exist(week: curriculum.Week) -> None
     for lab in week.labs:
         assert (week.folder / lab.tests).is_file(), lab.tests
         for name in lab.files:
-            assert (REPO_ROOT / "labs" / week.package / name).exists(), name
-            assert (REPO_ROOT / "solutions" / week.package / name).exists(), name
+            assert (paths.lab_package_dir(week.package) / name).exists(), name
+            assert (paths.solution_package_dir(week.package) / name).exists(), name
     tests_named = [*week.hints, *(m.fails for m in week.mistakes)]
     for test_id in tests_named:
         test_file, _, test_name = test_id.partition("::")
         source = (week.folder / test_file).read_text()
         assert f"def {test_name.split('[')[0]}(" in source, f"{test_id} names no test"
     for mistake in week.mistakes:
-        assert proof.mistake_file(week, mistake).is_file(), mistake.name
-        assert (REPO_ROOT / "solutions" / week.package / mistake.replaces).is_file(), mistake.replaces
+        diff = proof.mistake_diff(week, mistake)
+        assert diff.is_file(), f"mistake {mistake.name}: {paths.relative(diff)} is missing"
+        assert proof.replaced_file(week, mistake).is_file(), mistake.replaces
+        changed = proof.files_changed(diff.read_text())
+        assert changed == [proof.diff_name(week, mistake)], f"{diff.name} changes {changed}"
+    leftovers = sorted(p.name for p in paths.mistakes_dir(week.package).glob("*")
+                       if p.suffix != ".diff" and p.name != "__pycache__")
+    assert not leftovers, (f"mistakes are diffs; convert {leftovers} with "
+                           f"python -m course.proof --record-mistake {week.code}")
     assert week.notebook.is_file(), f"week {week.code} has no notebook at {week.notebook}"
 
 
@@ -58,8 +65,8 @@ def test_starter_modules_import_cleanly(week: curriculum.Week) -> None:
 
     Alembic environments (folders with a ``script.py.mako``) are loaded by Alembic, not imported.
     """
-    for path in sorted((REPO_ROOT / "labs" / week.package).rglob("*.py")):
-        relative = path.relative_to(REPO_ROOT / "labs").with_suffix("")
+    for path in sorted(paths.lab_package_dir(week.package or "").rglob("*.py")):
+        relative = path.relative_to(paths.LABS_DIR).with_suffix("")
         if relative.name == "__init__" or any((d / "script.py.mako").exists() for d in path.parents):
             continue
         importlib.import_module("labs." + ".".join(relative.parts))
@@ -87,7 +94,8 @@ def test_the_readme_opens_with_the_two_commands() -> None:
 def test_given_files_are_the_same_in_labs_and_solutions(week: curriculum.Week) -> None:
     """Files the learner does not edit are copies on purpose: the tests must see one program."""
     edited = {name for lab in week.labs for name in lab.files}
-    labs_root, solutions_root = REPO_ROOT / "labs" / week.package, REPO_ROOT / "solutions" / week.package
+    labs_root = paths.lab_package_dir(week.package or "")
+    solutions_root = paths.solution_package_dir(week.package or "")
     drifted = []
     for path in sorted(p for p in labs_root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         relative = path.relative_to(labs_root)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from course import notebooks
-from course.target import REPO_ROOT
+from course.paths import NOTEBOOKS_DIR
 
-NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xdist_group(p.stem)) for p in NOTEBOOKS],

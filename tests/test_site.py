@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from course import curriculum
-from course.target import REPO_ROOT
+from course.paths import REPO_ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 EXTERNAL_ASSET = re.compile(r"""<(?:script|link|img)[^>]+(?:src|href)=["'](?:https?:)?//""", re.IGNORECASE)

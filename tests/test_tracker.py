@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from course import tracker
-from course.target import REPO_ROOT
+from course.paths import REPO_ROOT
 
 AT = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
 

@@ -1,7 +1,8 @@
 """The log analyser, fast. Your version of ``slow_logs.analyse``.
 
-Do not start by reading ``slow_logs.py`` and guessing. Profile it (the README's section
-"Profiling: measure, don't guess" shows how), fix the biggest hotspot, measure again, repeat.
+Do not start by reading ``slow_logs.py`` and guessing. Profile it (see
+weeks/01-python-perf/README.md, section 'Profiling: measure, do not guess', for how), fix the
+biggest hotspot, measure again, repeat.
 """
 
 from __future__ import annotations
@@ -19,4 +20,4 @@ def analyse(lines: Iterable[str]) -> Report:
     ``lines`` may be a one-shot iterator such as an open file (lines end with "\\n"): read it once.
     Blank lines are skipped. The result must equal ``slow_logs.analyse(lines)`` on every input.
     """
-    raise NotImplementedError(f"fast_logs.analyse: see {README}, section 'Profiling: measure, don't guess'")
+    raise NotImplementedError(f"fast_logs.analyse: see {README}, section 'Profiling: measure, do not guess'")

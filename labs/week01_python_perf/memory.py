@@ -12,7 +12,7 @@ from os import PathLike
 from typing import Generic, TypeVar
 
 README = "weeks/01-python-perf/README.md"
-MEMORY = f"{README}, section 'Memory you can measure: __slots__ and generators'"
+MEMORY = f"{README}, section 'Memory you can measure: slotted records and generators'"
 LIFECYCLE = f"{README}, section 'Object lifecycle: refcounts, cycles, weak references'"
 
 
@@ -21,8 +21,8 @@ class LogRecord:
     """One access-log line.
 
     TODO: millions of these may be alive at once. Make instances slotted (no per-instance
-    ``__dict__``), keeping these field names and their order. See the README section
-    "Memory you can measure: __slots__ and generators".
+    ``__dict__``), keeping these field names and their order. See
+    weeks/01-python-perf/README.md, section 'Memory you can measure: slotted records and generators'.
     """
 
     timestamp: str
@@ -74,7 +74,8 @@ class WeakCache(Generic[K, V]):
 
     ``get(key)`` returns the live object for ``key`` or calls ``load(key)`` to make one. The
     cache must not keep values alive: once nobody else holds a value, it is freed and its entry
-    disappears (``len(cache)`` counts live entries only).
+    disappears (``len(cache)`` counts live entries only). Threads that miss the same key at the
+    same time share one ``load``: check and store under one lock.
     """
 
     def __init__(self, load: Callable[[K], V]) -> None:

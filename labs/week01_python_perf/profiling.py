@@ -36,4 +36,4 @@ def top_functions(profile: cProfile.Profile | str | os.PathLike[str], n: int = 1
     ``profile`` is a finished :class:`cProfile.Profile` or the path of a file written by
     ``python -m cProfile -o FILE …`` or ``Profile.dump_stats(FILE)``. Use :mod:`pstats`.
     """
-    raise NotImplementedError(f"top_functions: see {README}, section 'Profiling: measure, don't guess'")
+    raise NotImplementedError(f"top_functions: see {README}, section 'Profiling: measure, do not guess'")

@@ -28,7 +28,8 @@ class Decision:
     allowed: bool
     limit: int
     remaining: int
-    reset_s: float  # seconds until quota frees up for this client
+    retry_after_s: float  # 0 when allowed; else seconds until this client may send again
+    reset_after_s: float  # seconds until the oldest counted request leaves the window
 
 
 class SlidingWindowLimiter:
@@ -39,7 +40,13 @@ class SlidingWindowLimiter:
         self._hits: dict[str, object] = {}
 
     def hit(self, key: str, limit: int, window_s: float) -> Decision:
-        """Count one request by ``key`` if it is allowed; say whether it was and what is left."""
+        """Count one request by ``key`` if it is allowed; say whether it was and what is left.
+
+        An allowed request counts for exactly ``window_s`` seconds: at ``now - window_s`` it has
+        left the window. A refused request is not counted (a client retrying while limited must
+        not lock itself out). ``retry_after_s`` is 0 when allowed, else the time until the oldest
+        counted request leaves; ``reset_after_s`` is that time in either case (0 with no requests).
+        """
         raise NotImplementedError(TODO)
 
 

@@ -19,7 +19,9 @@ from .schemas import DeliveryAccepted, DeliveryIn, PublicStatus, Token, UserCrea
 
 router = APIRouter()
 log = logging.getLogger("week02.app")
-TODO = "see weeks/02-fastapi/README.md, section '{}'"
+AUTH = "see weeks/02-fastapi/README.md, section 'Auth'"
+RATE_LIMITING = "see weeks/02-fastapi/README.md, section 'Rate limiting'"
+BACKGROUND = "see weeks/02-fastapi/README.md, section 'Background work'"
 
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
@@ -29,7 +31,7 @@ def register(body: UserCreate, session: SessionDep) -> User:
     E-mails are stored lower-cased. A duplicate e-mail is ``409 Conflict``: let the unique index
     decide (catch ``sqlalchemy.exc.IntegrityError`` on commit, roll back), don't SELECT first.
     """
-    raise NotImplementedError(TODO.format("Auth"))
+    raise NotImplementedError(AUTH)
 
 
 @router.post("/token", response_model=Token)
@@ -41,19 +43,19 @@ def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Sessio
     Anything else → 401 with ``WWW-Authenticate: Bearer``, and just as slowly for an unknown
     e-mail as for a wrong password.
     """
-    raise NotImplementedError(TODO.format("Auth"))
+    raise NotImplementedError(AUTH)
 
 
 @router.get("/me", response_model=UserOut)
 def me(user: CurrentUser) -> User:
     """The caller — whatever the ``get_current_user`` dependency says it is."""
-    raise NotImplementedError(TODO.format("Auth"))
+    raise NotImplementedError(AUTH)
 
 
 @router.get("/public/status", response_model=PublicStatus, dependencies=[Depends(public_rate_limit)])
 def public_status(session: SessionDep) -> PublicStatus:
     """Public, no login: ``PublicStatus(users=<number of users>)``. The limit is the dependency's job."""
-    raise NotImplementedError(TODO.format("Rate limiting"))
+    raise NotImplementedError(RATE_LIMITING)
 
 
 @router.post("/deliveries", response_model=DeliveryAccepted, status_code=status.HTTP_202_ACCEPTED)
@@ -66,4 +68,4 @@ def create_delivery(body: DeliveryIn, user: CurrentUser, settings: SettingsDep,
     tasks.deliver, id, user.id, body.message, "background", settings)`` — runs in this process
     after the response.
     """
-    raise NotImplementedError(TODO.format("Background work"))
+    raise NotImplementedError(BACKGROUND)

@@ -10,7 +10,8 @@ import datetime as dt
 
 from .settings import Settings
 
-TODO = "see weeks/02-fastapi/README.md, section '{}'"
+AUTH = "see weeks/02-fastapi/README.md, section 'Auth'"
+TOKENS = "see weeks/02-fastapi/README.md, section 'Tokens that must fail'"
 
 
 class InvalidToken(Exception):
@@ -22,7 +23,7 @@ def hash_password(password: str) -> str:
 
     Use pwdlib (``PasswordHash.recommended()``, or an ``Argon2Hasher`` with explicit costs).
     """
-    raise NotImplementedError(TODO.format("Auth"))
+    raise NotImplementedError(AUTH)
 
 
 def verify_password(password: str, hashed: str | None) -> bool:
@@ -32,7 +33,7 @@ def verify_password(password: str, hashed: str | None) -> bool:
     hash you make once at import) and return False, so unknown e-mails take as long as wrong
     passwords and response times do not reveal which accounts exist.
     """
-    raise NotImplementedError(TODO.format("Auth"))
+    raise NotImplementedError(AUTH)
 
 
 def create_access_token(subject: str, settings: Settings, expires_in: dt.timedelta | None = None) -> str:
@@ -42,7 +43,7 @@ def create_access_token(subject: str, settings: Settings, expires_in: dt.timedel
     ``settings.access_token_minutes``). Sign with ``settings.signing_key`` using
     ``settings.jwt_algorithm`` (HS256 with a secret, or RS256 with a private key).
     """
-    raise NotImplementedError(TODO.format("Auth"))
+    raise NotImplementedError(AUTH)
 
 
 def decode_access_token(token: str, settings: Settings) -> str:
@@ -52,4 +53,4 @@ def decode_access_token(token: str, settings: Settings) -> str:
     "none"``, or signed with another algorithm than ``settings.jwt_algorithm`` (HS/RS confusion).
     Verify with ``settings.verification_key``. Every PyJWT failure subclasses ``jwt.PyJWTError``.
     """
-    raise NotImplementedError(TODO.format("Tokens that must fail"))
+    raise NotImplementedError(TOKENS)

@@ -26,7 +26,8 @@ def latency_table(rows: Sequence[LatencyRow]) -> str:
 
     The header names the columns (it must mention "before" and "after"). Each row's line shows
     the query name, ``before_ms`` and ``after_ms`` formatted ``f"{ms:,.3f}"``, the speedup
-    formatted ``f"{row.speedup:,.1f}x"``, and the plans before → after. Line the columns up: it
-    is the table you will paste into your notes and your portfolio.
+    formatted ``f"{row.speedup:,.1f}x"``, and the plans before → after. Line the columns up —
+    names left-aligned, numbers right-aligned so their digits line up: it is the table you will
+    paste into your notes and your portfolio.
     """
     raise NotImplementedError("see weeks/03-postgres-indexes/README.md, section 'The lab'")

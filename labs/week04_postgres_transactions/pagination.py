@@ -36,15 +36,20 @@ def encode_cursor(created_at: datetime, event_id: int) -> str:
     """The opaque cursor that points just after the row ``(created_at, event_id)``.
 
     Base64url of the key (JSON inside is fine): clients pass it back verbatim and never parse it.
+    The key must survive the round trip exactly — microseconds, offset and all.
     """
     raise NotImplementedError(f"encode_cursor: {LESSON}")
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """The key inside ``cursor``; raise :class:`InvalidCursor` (saying so) for anything else.
+    """The key inside ``cursor``; raise :class:`InvalidCursor` for anything else.
 
-    Truncated, non-base64, non-JSON, wrongly shaped or wrongly typed input must all end up as
-    ``InvalidCursor`` — never as a database error or an uncaught ``KeyError``.
+    Truncated, non-base64, non-JSON, wrongly shaped (``5``, ``[1, 2]``, three items) or wrongly
+    typed input (a timestamp without a UTC offset; an id that is not an ``int``, or is a ``bool``)
+    must all end up as ``InvalidCursor`` — never as a database error or an uncaught
+    ``TypeError``. Its message says what is wrong and names the cursor ("invalid cursor …"): it
+    is what a 400 response shows the client. ``decode_cursor(encode_cursor(t, i)) == (t, i)``
+    for every timezone-aware ``t`` (microseconds included) and every id.
     """
     raise NotImplementedError(f"decode_cursor: {LESSON}")
 
@@ -54,7 +59,9 @@ def list_events(conn: psycopg.Connection, limit: int = 50, cursor: str | None = 
 
     ``next_cursor`` points after the page's last item, or is ``None`` when nothing follows. Walking
     every page returns every row exactly once even while other connections insert rows, and a page
-    deep in the table costs about what the first page costs (no OFFSET). ``ValueError`` unless
-    ``1 <= limit <= MAX_LIMIT``; ``InvalidCursor`` for a bad cursor, before any query runs.
+    deep in the table costs about what the first page costs: no OFFSET, and the cursor condition
+    written as the row comparison ``(created_at, id) < (%s, %s)`` so it is one index range.
+    ``ValueError`` unless ``1 <= limit <= MAX_LIMIT``; ``InvalidCursor`` for a bad cursor, before
+    any query runs.
     """
     raise NotImplementedError(f"list_events: {LESSON}")

@@ -18,15 +18,18 @@ class Decision:
     * ``allowed`` — whether this request may proceed;
     * ``limit`` — the limiter's capacity (requests per window, or bucket size);
     * ``remaining`` — how many more requests would be allowed right now, after this one;
-    * ``retry_after`` — seconds until the next request would be allowed (0.0 while ``remaining`` > 0);
-    * ``reset_after`` — seconds until the limiter is back to its full capacity for this key.
+    * ``retry_after_s`` — seconds until the next request would be allowed (0.0 while ``remaining`` > 0);
+    * ``reset_after_s`` — seconds until the limiter is back to its full capacity for this key.
+
+    The units are in the names because the headers round differently: ``Retry-After`` is whole
+    seconds, ``max(1, ceil(retry_after_s))`` — a client told "0" retries at once and is refused.
     """
 
     allowed: bool
     limit: int
     remaining: int
-    retry_after: float
-    reset_after: float
+    retry_after_s: float
+    reset_after_s: float
 
 
 def now_ms(now: float | None) -> int:

@@ -7,9 +7,10 @@ Your task: implement :func:`fingerprint` and :meth:`IdempotencyStore.execute` so
 * same key while the first attempt is still running → :class:`RequestInProgress` (HTTP 409);
 * concurrent duplicates execute the handler exactly once;
 * a handler that raises stores nothing, so the client may retry with the same key;
-* every record expires (``ttl`` once finished, ``in_flight_ttl`` while running).
+* every record expires: the finished one after ``ttl_s``, the in-flight claim after
+  ``in_flight_ttl_s`` (``PX`` counts milliseconds: ``self.ttl_ms`` and ``self.in_flight_ttl_ms``).
 
-Read weeks/05-redis/README.md, section 'Idempotency keys'.
+See weeks/05-redis/README.md, section 'Idempotency keys'.
 """
 
 from __future__ import annotations
@@ -50,14 +51,14 @@ def fingerprint(body: Mapping[str, Any]) -> str:
 
 
 class IdempotencyStore:
-    """Runs each (key, body) at most once and replays its response for ``ttl`` seconds."""
+    """Runs each (key, body) at most once and replays its response for ``ttl_s`` seconds."""
 
-    def __init__(self, client: redis.Redis, *, namespace: str = "idem", ttl: float = 86_400.0,
-                 in_flight_ttl: float = 60.0) -> None:
+    def __init__(self, client: redis.Redis, *, namespace: str = "idem", ttl_s: float = 86_400.0,
+                 in_flight_ttl_s: float = 60.0) -> None:
         self.client = client
         self.namespace = namespace
-        self.ttl_ms = max(1, round(ttl * 1000))
-        self.in_flight_ttl_ms = max(1, round(in_flight_ttl * 1000))
+        self.ttl_ms = max(1, round(ttl_s * 1000))
+        self.in_flight_ttl_ms = max(1, round(in_flight_ttl_s * 1000))
 
     def execute(self, key: str, body: Mapping[str, Any],
                 handler: Callable[[], StoredResponse]) -> StoredResponse:

@@ -5,10 +5,10 @@ Your task: implement :class:`Subscription` and :class:`Notifier` on Redis pub/su
 * ``subscribe`` returns only once Redis has confirmed every channel (until then a PUBLISH
   can miss the subscriber);
 * ``Subscription.get`` returns the next *event* — Redis's own subscribe confirmations are
-  not events — or None after ``timeout`` seconds;
+  not events — or None after ``timeout_s`` seconds;
 * ``publish`` returns how many subscribers received the event.
 
-Read weeks/05-redis/README.md, section 'Pub/sub'.
+See weeks/05-redis/README.md, section 'Pub/sub'.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ class Message:
 class Subscription:
     """A live subscription on its own connection (``client.pubsub()``); ``close()`` ends it."""
 
-    def __init__(self, client: redis.Redis, channels: tuple[str, ...], timeout: float = 5.0) -> None:
-        """Subscribe and wait (up to ``timeout`` seconds) for Redis to confirm every channel."""
+    def __init__(self, client: redis.Redis, channels: tuple[str, ...], timeout_s: float = 5.0) -> None:
+        """Subscribe and wait (up to ``timeout_s`` seconds) for Redis to confirm every channel."""
         raise NotImplementedError(f"Subscription — {SECTION}")
 
-    def get(self, timeout: float) -> Message | None:
-        """The next event, waiting up to ``timeout`` seconds; None if none arrived."""
+    def get(self, timeout_s: float) -> Message | None:
+        """The next event, waiting up to ``timeout_s`` seconds; None if none arrived."""
         raise NotImplementedError(f"Subscription.get — {SECTION}")
 
     def close(self) -> None:

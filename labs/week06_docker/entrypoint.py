@@ -24,8 +24,8 @@ DEFAULT_APP = "labs.week02_fastapi.main:app"
 DEFAULT_WORKER = "labs.week02_fastapi.worker"
 
 
-def healthcheck(url: str, timeout: float) -> int:
-    """0 when ``url`` answers 2xx within ``timeout`` seconds, else 1 (Docker's healthy/unhealthy)."""
+def healthcheck(url: str, timeout_s: float) -> int:
+    """0 when ``url`` answers 2xx within ``timeout_s`` seconds, else 1 (Docker's healthy/unhealthy)."""
     raise NotImplementedError("see weeks/06-docker/README.md, section 'Healthchecks'")
 
 

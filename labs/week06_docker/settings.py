@@ -27,7 +27,7 @@ class SettingsError(RuntimeError):
 class Settings(BaseSettings):
     """What the week-02 service needs to start. Environment variables win over secret files.
 
-    TODO (weeks/06-docker/README.md, "Typed settings"): declare three fields —
+    TODO (see weeks/06-docker/README.md, section 'Typed settings'): declare three fields —
       * ``database_url``: a ``postgresql://`` or ``postgresql+driver://`` URL (it carries a password);
       * ``redis_url``: a ``redis://``, ``rediss://`` or ``unix://`` URL;
       * ``jwt_secret``: at least 32 characters.

@@ -35,7 +35,15 @@ app.add_middleware(RequestContextMiddleware)  # added last = outermost: its id c
 
 @app.get("/healthz")
 async def healthz() -> dict[str, str]:
+    """Liveness: the process answers. Never looks at dependencies — a restart would not fix them."""
     return {"status": "ok"}
+
+
+@app.get("/readyz")
+async def readyz() -> dict[str, object]:
+    """Readiness: this service has no dependencies, so answering is being ready. Week 08's service
+    checks its PostgreSQL and Redis here and answers 503, naming the one that is down."""
+    return {"status": "ready", "checks": {}}
 
 
 @app.get("/items/{item_id}")

@@ -1,6 +1,7 @@
 """JSON logs, one object per line, that carry the request id through async code.
 
-Your task (README §4 "Structured logs with context"): implement ``configure_logging`` with
+Your task (see weeks/07-reliability/README.md, section '4. Structured logs with context'):
+implement ``configure_logging`` with
 structlog and ``RequestContextMiddleware`` as a pure ASGI middleware. ``app.py`` (given) calls
 ``configure_logging()`` at start-up and wraps the app in the middleware.
 """

@@ -1,6 +1,7 @@
 """RED metrics — Rate, Errors, Duration — for every HTTP request, exposed on ``/metrics``.
 
-Your task (README §5 "RED metrics and histograms"): define these with ``prometheus_client`` in a
+Your task (see weeks/07-reliability/README.md, section '5. RED metrics and histograms'):
+define these with ``prometheus_client`` in a
 registry of your own and record them in ``MetricsMiddleware``:
 
 * ``http_requests_total`` — a counter with labels ``method``, ``route``, ``status``;

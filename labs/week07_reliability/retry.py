@@ -1,6 +1,7 @@
 """Retry a flaky call with capped exponential backoff, full jitter, a deadline and a predicate.
 
-Your task (README §2 "Retries that do not make things worse"): implement the three functions
+Your task (see weeks/07-reliability/README.md, section '2. Retries that do not make things worse'):
+implement the three functions
 below. ``retry`` must decorate both plain functions and ``async def`` functions, and use only the
 injected ``sleep``/``async_sleep``/``clock``/``rand`` — the tests replace them with a fake clock.
 """
@@ -24,9 +25,9 @@ def is_transient(exc: BaseException) -> bool:
     raise NotImplementedError(LESSON)
 
 
-def full_jitter(retry_number: int, *, base: float, cap: float,
+def full_jitter(retry_number: int, *, base_s: float, cap_s: float,
                 rand: Callable[[], float] = random.random) -> float:
-    """The delay before retry ``n`` (1 = the first retry): ``rand() * min(cap, base * 2**(n-1))``.
+    """The delay before retry ``n`` (1 = the first retry): ``rand() * min(cap_s, base_s * 2**(n-1))``.
 
     ``rand()`` returns a float in [0, 1): the delay is uniform between 0 and the capped exponential.
     """
@@ -36,9 +37,9 @@ def full_jitter(retry_number: int, *, base: float, cap: float,
 def retry(
     *,
     attempts: int = 4,
-    base: float = 0.1,
-    cap: float = 2.0,
-    deadline: float | None = 10.0,
+    base_s: float = 0.1,
+    cap_s: float = 2.0,
+    deadline_s: float | None = 10.0,
     retry_on: Callable[[BaseException], bool] = is_transient,
     sleep: Callable[[float], None] = time.sleep,
     async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -49,11 +50,14 @@ def retry(
 
     * ``attempts`` counts calls (not retries); after the last one, re-raise the last error unchanged.
     * An error for which ``retry_on(error)`` is False is re-raised at once, with no sleep.
-    * Before retry ``n`` wait ``full_jitter(n, base=base, cap=cap, rand=rand)`` seconds — with
+    * Before retry ``n`` wait ``full_jitter(n, base_s=base_s, cap_s=cap_s, rand=rand)`` seconds — with
       ``sleep`` for a plain function, ``await async_sleep`` for a coroutine function (a blocking
       sleep would freeze the event loop).
-    * ``deadline`` (seconds since the first call, read from ``clock``; ``None`` = no deadline):
+    * ``deadline_s`` (seconds since the first call, read from ``clock``; ``None`` = no deadline):
       never start a sleep that would end after it — give up and re-raise instead.
-    * Keep the function's name and docstring (``functools.wraps``); an ``async def`` stays one.
+    * Keep the function's name and docstring (``functools.wraps``); an ``async def`` stays one,
+      and behaves exactly like the plain one: same attempts, same delays, same final error.
+    * ``attempts < 1``, ``base_s <= 0`` or ``cap_s < base_s`` is a ``ValueError`` when ``retry(...)``
+      is called, before anything is decorated.
     """
     raise NotImplementedError(LESSON)

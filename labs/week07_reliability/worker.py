@@ -9,7 +9,8 @@ Queue layout (the tests use it directly):
 
     python -m labs.week07_reliability.worker --redis-url redis://127.0.0.1:6379/0 --queue jobs
 
-Your task (README §6 "Graceful shutdown"): implement the methods marked below and ``main``.
+Your task (see weeks/07-reliability/README.md, section '6. Graceful shutdown'):
+implement the methods marked below and ``main``.
 """
 
 from __future__ import annotations
@@ -30,12 +31,12 @@ def perform(job: dict[str, object]) -> None:
 
 
 class Worker:
-    def __init__(self, client: redis.Redis, queue: str, *, poll_timeout: float = 0.5) -> None:
+    def __init__(self, client: redis.Redis, queue: str, *, poll_timeout_s: float = 0.5) -> None:
         self.client = client  # decode_responses=True
         self.queue = queue
         self.processing = f"{queue}:processing"
         self.status = f"{queue}:status"
-        self.poll_timeout = poll_timeout  # also the longest an idle worker takes to notice a stop
+        self.poll_timeout_s = poll_timeout_s  # also the longest an idle worker takes to notice a stop
         self.stopping = threading.Event()
 
     def request_stop(self, signum: int, _frame: FrameType | None = None) -> None:
@@ -44,7 +45,7 @@ class Worker:
 
     def run(self) -> int:
         """Until a stop is requested: move the next job to ``processing`` (block at most
-        ``poll_timeout`` seconds) and process it. Return how many jobs were completed."""
+        ``poll_timeout_s`` seconds) and process it. Return how many jobs were completed."""
         raise NotImplementedError(LESSON)
 
     def process(self, raw: str) -> None:

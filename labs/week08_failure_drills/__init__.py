@@ -6,5 +6,6 @@ Run it against real services (``course services up`` prints their URLs)::
         uvicorn labs.week08_failure_drills.app:create_app --factory
 
 ``GET /items/{id}`` reads through a Redis cache, ``POST /items`` writes to PostgreSQL, every
-``/items`` call passes a Redis rate limiter, and ``GET /ready`` says which dependency is down.
+``/items`` call passes a Redis rate limiter, and ``GET /readyz`` says which dependency is down
+(``GET /healthz``: the process is alive).
 """

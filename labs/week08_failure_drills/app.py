@@ -15,16 +15,17 @@ from fastapi.responses import JSONResponse
 
 from . import service
 from .deps import build_deps, close_deps
-from .errors import Unavailable
+from .errors import Unavailable, retry_after_header
 from .models import Item, NewItem
 from .settings import Settings
 
 
 def unavailable_response(exc: Unavailable) -> JSONResponse:
     """The answer to a designed failure: 503, a JSON ``{"detail": exc.reason}``, and a
-    ``Retry-After`` header carrying ``exc.retry_after_s``."""
+    ``Retry-After`` header of ``retry_after_header(exc.retry_after_s)`` (whole seconds, at least 1)."""
     raise NotImplementedError(
-        "unavailable_response: see weeks/08-failure-drills/README.md, section '6. Designed failures'")
+        "unavailable_response: see weeks/08-failure-drills/README.md, "
+        "section '6. Designed failures: 503 and Retry-After'")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         decision = deps.limiter.check(client)
         if not decision.allowed:
             raise HTTPException(429, "rate limit exceeded",
-                                headers={"Retry-After": str(decision.retry_after_s)})
+                                headers={"Retry-After": retry_after_header(decision.retry_after_s)})
 
     items = APIRouter(prefix="/items", dependencies=[Depends(rate_limited)])
 
@@ -65,15 +66,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(items)
 
-    @app.get("/ready")
-    def ready() -> JSONResponse:
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        """Readiness: 200 while anything can be served; 503 naming what is down when nothing can."""
         report = service.readiness(deps)
         # Degraded is still ready: every replica shares these dependencies, so pulling them all
         # out of the load balancer would turn "some requests fail" into "all requests fail".
-        return JSONResponse(report, status_code=503 if report["status"] == "down" else 200)
+        if report["status"] != "down":
+            return JSONResponse(report)
+        checks = report["checks"]
+        failing = sorted(name for name, state in checks.items() if state != "up")  # type: ignore[attr-defined]
+        return JSONResponse(report | {"detail": f"not ready: {' and '.join(failing)} down"}, status_code=503,
+                            headers={"Retry-After": retry_after_header(settings.breaker_reset_timeout_s)})
 
-    @app.get("/health")
-    def health() -> dict[str, str]:
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
         """Liveness: the process answers. Never checks dependencies — a restart would not fix them."""
         return {"status": "alive"}
 

@@ -11,7 +11,7 @@ import uuid
 
 import redis
 
-from .breaker import CircuitBreaker
+from .breaker import CircuitBreaker, CircuitOpenError  # noqa: F401  (an open circuit raises it)
 from .models import Item
 
 CACHE_TTL_S = 300
@@ -40,12 +40,13 @@ class ItemCache:
 
     def get(self, item_id: uuid.UUID) -> Item | None:
         """The cached item (JSON under ``key(item_id)``), or ``None`` on a miss — and also when
-        Redis fails: this method never raises. Ask ``breaker.allow()`` first; report every call's
-        outcome with ``breaker.success()`` / ``breaker.failure()``."""
+        Redis fails or the circuit is open: this method never raises. Make every Redis call
+        through ``self.breaker.call(...)`` so the breaker hears about each outcome."""
         raise NotImplementedError(
             "ItemCache.get: see weeks/08-failure-drills/README.md, section '3. Breakers and bulkheads'")
 
     def put(self, item: Item) -> None:
-        """Store ``item`` with a TTL of ``ttl_s``. Best effort: never raises; same breaker rules."""
+        """Store ``item`` as JSON with a TTL of ``ttl_s`` seconds, set in the same command. Best
+        effort: never raises; same breaker rule as ``get``."""
         raise NotImplementedError(
             "ItemCache.put: see weeks/08-failure-drills/README.md, section '3. Breakers and bulkheads'")

@@ -25,15 +25,20 @@ class Deps:
     limiter: RateLimiter
 
 
+def breaker_for(settings: Settings) -> CircuitBreaker:
+    return CircuitBreaker(failure_threshold=settings.breaker_failure_threshold,
+                          reset_timeout_s=settings.breaker_reset_timeout_s)
+
+
 def build_deps(settings: Settings) -> Deps:
     """Nothing here connects: the service starts even while Redis or PostgreSQL is down."""
     client = connect_redis(settings.redis_url, settings.redis_timeout_s)
-    redis_breaker = CircuitBreaker("redis", settings.breaker_failures, settings.breaker_reset_s)
+    redis_breaker = breaker_for(settings)
     return Deps(
         settings=settings,
         engine=db.make_engine(settings),
         redis=client,
-        db_breaker=CircuitBreaker("postgres", settings.breaker_failures, settings.breaker_reset_s),
+        db_breaker=breaker_for(settings),
         redis_breaker=redis_breaker,
         cache=ItemCache(client, redis_breaker),
         limiter=RateLimiter(client, redis_breaker, settings.rate_limit, settings.rate_window_s,

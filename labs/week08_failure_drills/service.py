@@ -13,6 +13,7 @@ import uuid
 from sqlalchemy import exc as sa_exc
 
 from . import db  # noqa: F401  (fetch_item, insert_item, ping)
+from .breaker import CircuitOpenError  # noqa: F401  (an open circuit raises it)
 from .deps import Deps
 from .errors import Unavailable  # noqa: F401
 from .models import Item, NewItem
@@ -25,8 +26,9 @@ DB_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 def read_item(deps: Deps, item_id: uuid.UUID) -> Item | None:
     """Cache first (``deps.cache``), then PostgreSQL, filling the cache; ``None`` if no such item.
 
-    PostgreSQL calls go through ``deps.db_breaker``; a ``DB_DOWN`` error or an open breaker
-    becomes ``Unavailable(reason, retry_after_s)``.
+    PostgreSQL calls go through ``deps.db_breaker.call(...)``; a ``DB_DOWN`` error (refused,
+    timed out, no pooled connection free in time) or an open circuit becomes
+    ``Unavailable(reason, retry_after_s)``. An item that does not exist is ``None`` (a 404).
     """
     raise NotImplementedError("read_item: see weeks/08-failure-drills/README.md, section '5. Degraded modes'")
 

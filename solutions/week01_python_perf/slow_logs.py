@@ -7,7 +7,8 @@ measuring, not by reading it and guessing. Profile it::
     python -m labs.week01_python_perf.loglines access.log 20000
     python -m cProfile -s tottime -m labs.week01_python_perf.slow_logs access.log | head -25
 
-then write ``fast_logs.analyse`` (see the week's README, section "Profiling").
+then write ``fast_logs.analyse`` (see weeks/01-python-perf/README.md,
+section 'Profiling: measure, do not guess').
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import logging
 
 from fastapi import FastAPI
 
+from . import health
 from .middleware import RequestContextMiddleware
 from .ratelimit import SlidingWindowLimiter
 from .routes import router
@@ -22,12 +23,7 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.state.rate_limiter = SlidingWindowLimiter()
     app.include_router(router)
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        """Liveness for the container HEALTHCHECK (week 06): the process answers HTTP."""
-        return {"status": "ok"}
-
+    app.include_router(health.router)  # /healthz (alive) and /readyz (dependencies answer)
     return app
 
 

@@ -29,7 +29,8 @@ class Decision:
     allowed: bool
     limit: int
     remaining: int
-    reset_s: float  # seconds until the oldest counted request leaves the window
+    retry_after_s: float  # 0 when allowed; else seconds until this client may send again
+    reset_after_s: float  # seconds until the oldest counted request leaves the window
 
 
 class SlidingWindowLimiter:
@@ -50,8 +51,9 @@ class SlidingWindowLimiter:
             hits.append(now)
         # At most `limit` timestamps per client; a quiet client's deque empties and is dropped
         # on its next visit. (A sweep for clients who never return is what Redis TTLs buy.)
-        reset_s = hits[0] + window_s - now if hits else 0.0
-        return Decision(allowed, limit, limit - len(hits), reset_s)
+        reset_after_s = hits[0] + window_s - now if hits else 0.0
+        retry_after_s = 0.0 if allowed else reset_after_s
+        return Decision(allowed, limit, limit - len(hits), retry_after_s, reset_after_s)
 
 
 def client_key(request: Request) -> str:
@@ -62,7 +64,7 @@ def client_key(request: Request) -> str:
 
 def rate_limit_headers(decision: Decision, window_s: int) -> dict[str, str]:
     """``RateLimit-Policy`` and ``RateLimit`` as structured fields (draft -10, one named policy)."""
-    reset = math.ceil(decision.reset_s)
+    reset = math.ceil(decision.reset_after_s)
     return {
         "RateLimit-Policy": f'"{POLICY_NAME}";q={decision.limit};w={window_s}',
         "RateLimit": f'"{POLICY_NAME}";r={decision.remaining};t={reset}',
@@ -79,7 +81,7 @@ async def public_rate_limit(request: Request, response: Response,
     decision = limiter.hit(client_key(request), settings.public_rate_limit, settings.public_rate_window_s)
     headers = rate_limit_headers(decision, settings.public_rate_window_s)
     if not decision.allowed:
-        retry_after = max(1, math.ceil(decision.reset_s))
+        retry_after = max(1, math.ceil(decision.retry_after_s))
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail="rate limit exceeded",
                             headers=headers | {"Retry-After": str(retry_after)})
     response.headers.update(headers)

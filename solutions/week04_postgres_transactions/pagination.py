@@ -46,7 +46,11 @@ def encode_cursor(created_at: datetime, event_id: int) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """The key inside ``cursor``; raises :class:`InvalidCursor` for anything else."""
+    """The key inside ``cursor``; raises :class:`InvalidCursor` for anything else.
+
+    The message says what is wrong and names the cursor ("invalid cursor …"): it is what a 400
+    response shows the client.
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         stamp, event_id = json.loads(raw)
@@ -59,7 +63,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 def list_events(conn: psycopg.Connection, limit: int = 50, cursor: str | None = None) -> Page:
-    """One page of events, newest first (``created_at DESC, id DESC``), after ``cursor``."""
+    """One page of events, newest first (``created_at DESC, id DESC``), after ``cursor``.
+
+    ``ValueError`` unless ``1 <= limit <= MAX_LIMIT``; ``InvalidCursor`` before any query runs.
+    """
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
     # Fetch one extra row: it tells us whether a next page exists without a COUNT(*).
@@ -70,8 +77,10 @@ def list_events(conn: psycopg.Connection, limit: int = 50, cursor: str | None = 
         ).fetchall()
     else:
         created_at, event_id = decode_cursor(cursor)
-        # The row comparison matches the index (created_at, id) walked backwards: one index
-        # descent to the cursor, then `limit` entries — no rows skipped and thrown away.
+        # The row comparison matches the index (created_at, id) walked backwards: it is an index
+        # condition, so one descent to the cursor, then `limit` entries. The same logic spelled
+        # `created_at < x OR (created_at = x AND id < y)` is only a filter: the scan would start
+        # at the newest row and discard every row before the cursor, as OFFSET does.
         rows = conn.execute(
             "SELECT id, created_at, kind FROM events WHERE (created_at, id) < (%s, %s)"
             " ORDER BY created_at DESC, id DESC LIMIT %s",

@@ -21,20 +21,25 @@ from psycopg import errors
 
 RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
 MAX_ATTEMPTS = 30  # generous: under heavy contention one transfer can lose many races in a row
-BASE_DELAY_S = 0.002
-MAX_DELAY_S = 0.1
+BASE_DELAY_S = 0.002  # the backoff cap before the first retry; it doubles with each attempt …
+MAX_DELAY_S = 0.1  # … up to this
 
 
 class InsufficientFunds(Exception):
     """The source account cannot cover the amount; nothing was changed."""
 
 
+class UnknownAccount(LookupError):
+    """The source or the target account does not exist; nothing was changed."""
+
+
 def transfer(conn: psycopg.Connection, source: int, target: int, amount: int) -> None:
     """Move ``amount`` from account ``source`` to account ``target`` atomically.
 
     ``conn`` is an autocommit connection owned by the caller (one per thread). Raises
-    ``InsufficientFunds`` when the source balance is below ``amount``, ``LookupError`` for an
-    unknown account and ``ValueError`` for a non-positive amount or a self-transfer.
+    ``InsufficientFunds`` when the source balance is below ``amount``, ``UnknownAccount`` for an
+    unknown account and ``ValueError`` for a non-positive amount or a self-transfer. A retryable
+    error that persists through ``MAX_ATTEMPTS`` attempts is raised: the transfer did not happen.
     """
     if amount <= 0:
         raise ValueError(f"amount must be positive, got {amount}")
@@ -64,7 +69,7 @@ def _attempt(conn: psycopg.Connection, source: int, target: int, amount: int) ->
         balances = dict(rows)
         missing = {source, target} - balances.keys()
         if missing:
-            raise LookupError(f"no such account: {sorted(missing)}")
+            raise UnknownAccount(f"no such account: {sorted(missing)}")
         if balances[source] < amount:
             raise InsufficientFunds(f"account {source} has {balances[source]}, needs {amount}")
         conn.execute(

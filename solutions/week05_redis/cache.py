@@ -23,34 +23,34 @@ from .lock import RedisLock
 
 
 class Cache:
-    """JSON values cached under ``{namespace}:{key}`` for ``ttl`` seconds, ±``jitter`` (a fraction)."""
+    """JSON values cached under ``{namespace}:{key}`` for ``ttl_s`` seconds, ±``jitter`` (a fraction)."""
 
-    def __init__(self, client: redis.Redis, *, namespace: str = "cache", ttl: float = 300.0,
-                 jitter: float = 0.1, lock_ttl: float = 10.0, wait_timeout: float = 10.0,
-                 poll_interval: float = 0.01) -> None:
+    def __init__(self, client: redis.Redis, *, namespace: str = "cache", ttl_s: float = 300.0,
+                 jitter: float = 0.1, lock_ttl_s: float = 10.0, wait_timeout_s: float = 10.0,
+                 poll_interval_s: float = 0.01) -> None:
         if not 0 <= jitter < 1:
             raise ValueError("jitter is a fraction of the TTL, in [0, 1)")
         self.client = client
         self.namespace = namespace
-        self.ttl = ttl
+        self.ttl_s = ttl_s
         self.jitter = jitter
-        self.lock_ttl = lock_ttl
-        self.wait_timeout = wait_timeout
-        self.poll_interval = poll_interval
+        self.lock_ttl_s = lock_ttl_s
+        self.wait_timeout_s = wait_timeout_s
+        self.poll_interval_s = poll_interval_s
 
     def key_for(self, key: str) -> str:
         """The Redis key that holds ``key``'s cached value."""
         return f"{self.namespace}:{key}"
 
     def ttl_ms(self) -> int:
-        """A TTL drawn uniformly from ``ttl × [1 - jitter, 1 + jitter]``, in milliseconds."""
-        return max(1, round(self.ttl * random.uniform(1 - self.jitter, 1 + self.jitter) * 1000))
+        """A TTL drawn uniformly from ``ttl_s × [1 - jitter, 1 + jitter]``, in milliseconds."""
+        return max(1, round(self.ttl_s * random.uniform(1 - self.jitter, 1 + self.jitter) * 1000))
 
     def get_or_load(self, key: str, loader: Callable[[], Any]) -> Any:
         """The cached value for ``key``; on a miss exactly one caller runs ``loader``."""
         cache_key = self.key_for(key)
-        lock = RedisLock(self.client, f"{cache_key}:lock", self.lock_ttl)
-        deadline = time.monotonic() + self.wait_timeout
+        lock = RedisLock(self.client, f"{cache_key}:lock", self.lock_ttl_s)
+        deadline = time.monotonic() + self.wait_timeout_s
         while True:
             cached = self.client.get(cache_key)
             if cached is not None:
@@ -70,7 +70,7 @@ class Cache:
                 # The holder is stuck. The cache is an optimisation, never the reason a request
                 # fails: load for ourselves and let the holder write the key.
                 return loader()
-            time.sleep(self.poll_interval)
+            time.sleep(self.poll_interval_s)
 
     def invalidate(self, key: str) -> None:
         """Drop ``key`` so the next read loads fresh data (call it after writing the source)."""

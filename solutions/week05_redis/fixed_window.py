@@ -1,4 +1,4 @@
-"""Fixed-window counter: at most ``limit`` requests per aligned window of ``window`` seconds.
+"""Fixed-window counter: at most ``limit`` requests per aligned window of ``window_s`` seconds.
 
 The cheapest limiter (one integer per key per window), with one known flaw: a client can send
 ``limit`` requests at the end of one window and ``limit`` more at the start of the next.
@@ -28,10 +28,13 @@ return {1, count}
 class FixedWindowLimiter:
     """``limit`` requests per key per window; one EVALSHA per decision."""
 
-    def __init__(self, client: redis.Redis, *, limit: int, window: float,
+    def __init__(self, client: redis.Redis, *, limit: int, window_s: float,
                  namespace: str = "rl:fixed") -> None:
+        if limit < 1 or round(window_s * 1000) < 1:
+            raise ValueError(f"need limit >= 1 and a window of at least 1 ms; got limit={limit}, "
+                             f"window_s={window_s}")
         self.limit = limit
-        self.window_ms = round(window * 1000)
+        self.window_ms = round(window_s * 1000)
         self.namespace = namespace
         self._hit = client.register_script(_HIT)
 
@@ -45,4 +48,4 @@ class FixedWindowLimiter:
         remaining = self.limit - int(count)
         until_reset = (window_start + self.window_ms - at) / 1000
         return Decision(allowed=bool(allowed), limit=self.limit, remaining=remaining,
-                        retry_after=0.0 if remaining > 0 else until_reset, reset_after=until_reset)
+                        retry_after_s=0.0 if remaining > 0 else until_reset, reset_after_s=until_reset)

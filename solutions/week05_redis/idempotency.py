@@ -61,15 +61,15 @@ def fingerprint(body: Mapping[str, Any]) -> str:
 
 
 class IdempotencyStore:
-    """Runs each (key, body) at most once and replays its response for ``ttl`` seconds."""
+    """Runs each (key, body) at most once and replays its response for ``ttl_s`` seconds."""
 
-    def __init__(self, client: redis.Redis, *, namespace: str = "idem", ttl: float = 86_400.0,
-                 in_flight_ttl: float = 60.0) -> None:
+    def __init__(self, client: redis.Redis, *, namespace: str = "idem", ttl_s: float = 86_400.0,
+                 in_flight_ttl_s: float = 60.0) -> None:
         self.client = client
         self.namespace = namespace
-        self.ttl_ms = max(1, round(ttl * 1000))
+        self.ttl_ms = max(1, round(ttl_s * 1000))
         # Longer than any handler may run: past it a crashed attempt frees the key for a retry.
-        self.in_flight_ttl_ms = max(1, round(in_flight_ttl * 1000))
+        self.in_flight_ttl_ms = max(1, round(in_flight_ttl_s * 1000))
         self._finish = client.register_script(_FINISH)
 
     def execute(self, key: str, body: Mapping[str, Any],

@@ -22,12 +22,12 @@ return 0
 
 
 class RedisLock:
-    """A non-blocking lease on ``name`` that expires after ``ttl`` seconds unless released."""
+    """A non-blocking lease on ``name`` that expires after ``ttl_s`` seconds unless released."""
 
-    def __init__(self, client: redis.Redis, name: str, ttl: float) -> None:
+    def __init__(self, client: redis.Redis, name: str, ttl_s: float) -> None:
         self.client = client
         self.name = name
-        self.ttl_ms = max(1, round(ttl * 1000))
+        self.ttl_ms = max(1, round(ttl_s * 1000))
         self.token: str | None = None
         self._release = client.register_script(_RELEASE)
 
@@ -40,7 +40,11 @@ class RedisLock:
         return False
 
     def release(self) -> bool:
-        """Give the lock back — only if it is still ours; True when our lease was deleted."""
+        """Give the lock back — only if it is still ours; True when our lease was deleted.
+
+        False when there was nothing of ours to delete: never acquired, already released, or the
+        lease expired (and perhaps someone else holds the lock now).
+        """
         if self.token is None:
             return False
         token, self.token = self.token, None

@@ -28,13 +28,13 @@ class Message:
 class Subscription:
     """A live subscription on its own connection; ``close()`` (or ``with``) ends it."""
 
-    def __init__(self, client: redis.Redis, channels: tuple[str, ...], timeout: float = 5.0) -> None:
+    def __init__(self, client: redis.Redis, channels: tuple[str, ...], timeout_s: float = 5.0) -> None:
         self._pubsub = client.pubsub()
         self._early: deque[Message] = deque()  # events that beat a later channel's confirmation
         self._pubsub.subscribe(*channels)
         # SUBSCRIBE is only a request: until Redis confirms each channel, a PUBLISH can still
         # miss us. Wait for the confirmations so "subscribed" really means subscribed.
-        pending, deadline = set(channels), time.monotonic() + timeout
+        pending, deadline = set(channels), time.monotonic() + timeout_s
         while pending:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -48,11 +48,11 @@ class Subscription:
             elif reply["type"] == "message":
                 self._early.append(_message(reply))
 
-    def get(self, timeout: float) -> Message | None:
-        """The next event, waiting up to ``timeout`` seconds; None if none arrived."""
+    def get(self, timeout_s: float) -> Message | None:
+        """The next event, waiting up to ``timeout_s`` seconds; None if none arrived."""
         if self._early:
             return self._early.popleft()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout_s
         while (left := deadline - time.monotonic()) > 0:
             reply = self._pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
             if reply is not None and reply["type"] == "message":

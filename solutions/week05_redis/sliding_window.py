@@ -1,4 +1,4 @@
-"""Sliding-window *log*: at most ``limit`` requests in any ``window`` seconds — exactly.
+"""Sliding-window *log*: at most ``limit`` requests in any ``window_s`` seconds — exactly.
 
 Each allowed request is a member of a sorted set scored by its time; a decision drops the
 members older than the window and counts the rest. Exact, at the price of one entry per
@@ -33,12 +33,15 @@ return {allowed, count, tonumber(oldest), tonumber(newest)}
 
 
 class SlidingWindowLimiter:
-    """``limit`` requests per key in any rolling ``window`` seconds; one EVALSHA per decision."""
+    """``limit`` requests per key in any rolling ``window_s`` seconds; one EVALSHA per decision."""
 
-    def __init__(self, client: redis.Redis, *, limit: int, window: float,
+    def __init__(self, client: redis.Redis, *, limit: int, window_s: float,
                  namespace: str = "rl:sliding") -> None:
+        if limit < 1 or round(window_s * 1000) < 1:
+            raise ValueError(f"need limit >= 1 and a window of at least 1 ms; got limit={limit}, "
+                             f"window_s={window_s}")
         self.limit = limit
-        self.window_ms = round(window * 1000)
+        self.window_ms = round(window_s * 1000)
         self.namespace = namespace
         self._hit = client.register_script(_HIT)
 
@@ -49,6 +52,6 @@ class SlidingWindowLimiter:
         allowed, count, oldest, newest = self._hit(
             keys=[f"{self.namespace}:{key}"], args=[at, self.window_ms, self.limit, member])
         remaining = self.limit - int(count)
-        retry_after = 0.0 if remaining > 0 else (int(oldest) + self.window_ms - at) / 1000
+        retry_after_s = 0.0 if remaining > 0 else (int(oldest) + self.window_ms - at) / 1000
         return Decision(allowed=bool(allowed), limit=self.limit, remaining=remaining,
-                        retry_after=retry_after, reset_after=(int(newest) + self.window_ms - at) / 1000)
+                        retry_after_s=retry_after_s, reset_after_s=(int(newest) + self.window_ms - at) / 1000)

@@ -37,6 +37,9 @@ class TokenBucketLimiter:
 
     def __init__(self, client: redis.Redis, *, capacity: int, refill_per_second: float,
                  namespace: str = "rl:bucket") -> None:
+        if capacity < 1 or refill_per_second <= 0:
+            raise ValueError(f"need capacity >= 1 and refill_per_second > 0; got capacity={capacity}, "
+                             f"refill_per_second={refill_per_second}")
         self.capacity = capacity
         self.refill_per_second = refill_per_second
         self.namespace = namespace
@@ -48,4 +51,4 @@ class TokenBucketLimiter:
             keys=[f"{self.namespace}:{key}"],
             args=[now_ms(now), self.capacity, self.refill_per_second])
         return Decision(allowed=bool(allowed), limit=self.capacity, remaining=int(remaining),
-                        retry_after=int(retry_ms) / 1000, reset_after=int(reset_ms) / 1000)
+                        retry_after_s=int(retry_ms) / 1000, reset_after_s=int(reset_ms) / 1000)

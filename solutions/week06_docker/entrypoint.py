@@ -24,10 +24,10 @@ DEFAULT_WORKER = "labs.week02_fastapi.worker"
 EX_CONFIG = 78  # sysexits.h: "configuration error" — a restart will not fix it
 
 
-def healthcheck(url: str, timeout: float) -> int:
-    """0 when ``url`` answers 2xx within ``timeout`` seconds, else 1 (Docker's healthy/unhealthy)."""
+def healthcheck(url: str, timeout_s: float) -> int:
+    """0 when ``url`` answers 2xx within ``timeout_s`` seconds, else 1 (Docker's healthy/unhealthy)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
             healthy = 200 <= response.status < 300
     except (urllib.error.URLError, OSError) as exc:  # refused, timed out, HTTP 5xx …
         print(f"unhealthy: {url}: {exc}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """A circuit breaker: stop calling a dependency that keeps failing, and probe it now and then.
 
     closed ──(failure_threshold consecutive failures)──▶ open
-    open ──(reset_timeout elapsed)──▶ half-open
+    open ──(reset_timeout_s elapsed: at exactly that moment)──▶ half-open
     half-open ──(the one trial call succeeds)──▶ closed
     half-open ──(the trial call fails)──▶ open (the timer starts again)
 
@@ -11,6 +11,8 @@ In half-open exactly one trial call goes through; everyone else is still rejecte
 recovering service is not hit by the whole backlog at once.
 
 The clock is injectable so tests (and the notebook) can move time without sleeping.
+
+This is the course's one breaker: week 08's service and the anchor use this API and these names.
 """
 
 from __future__ import annotations
@@ -25,34 +27,44 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class State(StrEnum):
+class BreakerState(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half-open"
 
 
 class CircuitOpenError(RuntimeError):
-    """Raised instead of calling the dependency while the circuit is open (or its trial is busy)."""
+    """Raised instead of calling the dependency while the circuit is open (or its trial is busy).
+
+    ``retry_after_s`` is how long until the breaker will let a trial through: what an HTTP
+    service puts in ``Retry-After`` (as ``max(1, ceil(retry_after_s))``). While another caller's
+    trial is running it is 0 — the trial's outcome is due any moment.
+    """
+
+    def __init__(self, retry_after_s: float, message: str = "") -> None:
+        super().__init__(message or f"circuit open; next trial in {retry_after_s:.2f}s")
+        self.retry_after_s = retry_after_s
 
 
 class CircuitBreaker:
     """Thread-safe breaker; ``call`` for functions, ``call_async`` for coroutine functions."""
 
-    def __init__(self, *, failure_threshold: int = 5, reset_timeout: float = 30.0,
+    def __init__(self, *, failure_threshold: int, reset_timeout_s: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        if failure_threshold < 1 or reset_timeout <= 0:
-            raise ValueError("need failure_threshold >= 1 and reset_timeout > 0")
+        if failure_threshold < 1 or reset_timeout_s <= 0:
+            raise ValueError(f"need failure_threshold >= 1 and reset_timeout_s > 0; got "
+                             f"failure_threshold={failure_threshold}, reset_timeout_s={reset_timeout_s}")
         self.failure_threshold = failure_threshold
-        self.reset_timeout = reset_timeout
+        self.reset_timeout_s = reset_timeout_s
         self._clock = clock
         self._lock = threading.Lock()
-        self._state = State.CLOSED
+        self._state = BreakerState.CLOSED
         self._failures = 0
         self._opened_at = 0.0
         self._trial_running = False
 
     @property
-    def state(self) -> State:
+    def state(self) -> BreakerState:
         with self._lock:
             return self._current_state()
 
@@ -84,22 +96,22 @@ class CircuitBreaker:
 
     # ------------------------------------------------------------------ state machine (lock held)
 
-    def _current_state(self) -> State:
-        # Open → half-open is driven by time, so it is evaluated whenever anyone looks.
-        if self._state is State.OPEN and self._clock() - self._opened_at >= self.reset_timeout:
-            self._state = State.HALF_OPEN
+    def _current_state(self) -> BreakerState:
+        # Open → half-open is driven by time, so it is evaluated whenever anyone looks. `>=`: at
+        # exactly reset_timeout_s the wait is over (a test clock lands on it to the digit).
+        if self._state is BreakerState.OPEN and self._clock() - self._opened_at >= self.reset_timeout_s:
+            self._state = BreakerState.HALF_OPEN
         return self._state
 
     def _admit(self) -> bool:
         """Let a call through (returning whether it is the half-open trial) or raise."""
         with self._lock:
             state = self._current_state()
-            if state is State.OPEN:
-                wait = self.reset_timeout - (self._clock() - self._opened_at)
-                raise CircuitOpenError(f"circuit open; next trial in {wait:.2f}s")
-            if state is State.HALF_OPEN:
+            if state is BreakerState.OPEN:
+                raise CircuitOpenError(self.reset_timeout_s - (self._clock() - self._opened_at))
+            if state is BreakerState.HALF_OPEN:
                 if self._trial_running:
-                    raise CircuitOpenError("circuit half-open; a trial call is already running")
+                    raise CircuitOpenError(0.0, "circuit half-open; a trial call is already running")
                 self._trial_running = True
                 return True
             return False
@@ -109,10 +121,10 @@ class CircuitBreaker:
             if is_trial:
                 self._trial_running = False
                 if success:
-                    self._state, self._failures = State.CLOSED, 0
+                    self._state, self._failures = BreakerState.CLOSED, 0
                 else:
                     self._trip()
-            elif self._state is State.CLOSED:
+            elif self._state is BreakerState.CLOSED:
                 # Only calls admitted while closed count; a straggler that finishes after the
                 # circuit opened must not close it again or reset the evidence.
                 self._failures = 0 if success else self._failures + 1
@@ -125,4 +137,4 @@ class CircuitBreaker:
                 self._trial_running = False
 
     def _trip(self) -> None:
-        self._state, self._opened_at, self._failures = State.OPEN, self._clock(), 0
+        self._state, self._opened_at, self._failures = BreakerState.OPEN, self._clock(), 0

@@ -2,7 +2,7 @@
 
 Three rules keep a retry from turning one failure into an outage:
 
-* **full jitter** — the delay before retry ``n`` is uniform in ``[0, min(cap, base * 2**(n-1))]``,
+* **full jitter** — the delay before retry ``n`` is uniform in ``[0, min(cap_s, base_s * 2**(n-1))]``,
   so clients that failed together do not come back together (the thundering herd);
 * **a deadline** — the caller has a budget; a retry that cannot start before it runs out is pointless;
 * **a predicate** — only transient errors are retried; a 400 or a bug fails the same way every time.
@@ -31,18 +31,18 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionError | TimeoutError)
 
 
-def full_jitter(retry_number: int, *, base: float, cap: float,
+def full_jitter(retry_number: int, *, base_s: float, cap_s: float,
                 rand: Callable[[], float] = random.random) -> float:
-    """The delay before retry ``n`` (1 = the first retry): ``rand() * min(cap, base * 2**(n-1))``."""
-    return rand() * min(cap, base * 2 ** (retry_number - 1))
+    """The delay before retry ``n`` (1 = the first retry): ``rand() * min(cap_s, base_s * 2**(n-1))``."""
+    return rand() * min(cap_s, base_s * 2 ** (retry_number - 1))
 
 
 @dataclass(frozen=True)
 class _Policy:
     attempts: int
-    base: float
-    cap: float
-    deadline: float | None
+    base_s: float
+    cap_s: float
+    deadline_s: float | None
     retry_on: Callable[[BaseException], bool]
     rand: Callable[[], float]
 
@@ -50,9 +50,9 @@ class _Policy:
         """Seconds to wait before the next attempt, or ``None`` to give up and re-raise ``error``."""
         if attempt >= self.attempts or not self.retry_on(error):
             return None
-        delay = full_jitter(attempt, base=self.base, cap=self.cap, rand=self.rand)
+        delay = full_jitter(attempt, base_s=self.base_s, cap_s=self.cap_s, rand=self.rand)
         # Give up *before* sleeping when the retry could not start inside the caller's budget.
-        if self.deadline is not None and elapsed + delay > self.deadline:
+        if self.deadline_s is not None and elapsed + delay > self.deadline_s:
             return None
         return delay
 
@@ -60,9 +60,9 @@ class _Policy:
 def retry(
     *,
     attempts: int = 4,
-    base: float = 0.1,
-    cap: float = 2.0,
-    deadline: float | None = 10.0,
+    base_s: float = 0.1,
+    cap_s: float = 2.0,
+    deadline_s: float | None = 10.0,
     retry_on: Callable[[BaseException], bool] = is_transient,
     sleep: Callable[[float], None] = time.sleep,
     async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -71,13 +71,14 @@ def retry(
 ) -> Callable[[F], F]:
     """Decorate a function (sync or ``async def``) so transient failures are retried.
 
-    ``attempts`` counts calls, not retries. ``deadline`` (seconds since the first call) bounds the
+    ``attempts`` counts calls, not retries. ``deadline_s`` (seconds since the first call) bounds the
     whole operation: no sleep that would end after it is started. The last error is re-raised
     unchanged, so callers see the real failure rather than a wrapper.
     """
-    if attempts < 1 or base <= 0 or cap < base:
-        raise ValueError("need attempts >= 1 and 0 < base <= cap")
-    policy = _Policy(attempts, base, cap, deadline, retry_on, rand)
+    if attempts < 1 or base_s <= 0 or cap_s < base_s:
+        raise ValueError(f"need attempts >= 1 and 0 < base_s <= cap_s; got attempts={attempts}, "
+                         f"base_s={base_s}, cap_s={cap_s}")
+    policy = _Policy(attempts, base_s, cap_s, deadline_s, retry_on, rand)
 
     def decorate(fn: F) -> F:
         if inspect.iscoroutinefunction(fn):

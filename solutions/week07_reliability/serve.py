@@ -7,7 +7,7 @@ handler that kills the process, which a supervisor reports as "terminated by SIG
 in a container). A drained shutdown is a success, so we install a handler that accepts it and
 exit 0.
 
-    python -m labs.week07_reliability.serve --port 8000 [--graceful-timeout 10]
+    python -m labs.week07_reliability.serve --port 8000 [--graceful-timeout-s 10]
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from .logs import configure_logging
 log = structlog.get_logger("serve")
 
 
-def build_server(port: int, graceful_timeout: int) -> uvicorn.Server:
+def build_server(port: int, graceful_timeout_s: int) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=port,
-        timeout_graceful_shutdown=graceful_timeout,  # seconds: the bound on a drain
+        timeout_graceful_shutdown=graceful_timeout_s,  # seconds: the bound on a drain
         log_config=None,   # logging is ours: JSON, configured in configure_logging()
         access_log=False,  # RequestContextMiddleware writes the access line, with the request id
     )
@@ -40,10 +40,10 @@ def build_server(port: int, graceful_timeout: int) -> uvicorn.Server:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labs.week07_reliability.serve")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--graceful-timeout", type=int, default=10)
+    parser.add_argument("--graceful-timeout-s", type=int, default=10)
     args = parser.parse_args(argv)
     configure_logging()
-    server = build_server(args.port, args.graceful_timeout)
+    server = build_server(args.port, args.graceful_timeout_s)
     # uvicorn handles SIGTERM/SIGINT while it serves and re-raises them here once drained.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)

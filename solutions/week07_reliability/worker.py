@@ -38,12 +38,12 @@ def perform(job: dict[str, object]) -> None:
 
 
 class Worker:
-    def __init__(self, client: redis.Redis, queue: str, *, poll_timeout: float = 0.5) -> None:
+    def __init__(self, client: redis.Redis, queue: str, *, poll_timeout_s: float = 0.5) -> None:
         self.client = client
         self.queue = queue
         self.processing = f"{queue}:processing"
         self.status = f"{queue}:status"
-        self.poll_timeout = poll_timeout  # also the longest an idle worker takes to notice a stop
+        self.poll_timeout_s = poll_timeout_s  # also the longest an idle worker takes to notice a stop
         self.stopping = threading.Event()
 
     def request_stop(self, signum: int, _frame: FrameType | None = None) -> None:
@@ -55,7 +55,7 @@ class Worker:
         """Process jobs until a stop is requested; return how many were completed."""
         done = 0
         while not self.stopping.is_set():
-            raw = self.client.blmove(self.queue, self.processing, self.poll_timeout, "RIGHT", "LEFT")
+            raw = self.client.blmove(self.queue, self.processing, self.poll_timeout_s, "RIGHT", "LEFT")
             if raw is not None:
                 self.process(raw)
                 done += 1

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from . import service
 from .deps import build_deps, close_deps
-from .errors import Unavailable
+from .errors import Unavailable, retry_after_header
 from .models import Item, NewItem
 from .settings import Settings
 
@@ -24,7 +24,7 @@ def unavailable_response(exc: Unavailable) -> JSONResponse:
     """503 with ``Retry-After``: tells clients and load balancers this is temporary, and when
     to come back — so retries are spread out instead of hammering a recovering dependency."""
     return JSONResponse({"detail": exc.reason}, status_code=503,
-                        headers={"Retry-After": str(exc.retry_after_s)})
+                        headers={"Retry-After": retry_after_header(exc.retry_after_s)})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         decision = deps.limiter.check(client)
         if not decision.allowed:
             raise HTTPException(429, "rate limit exceeded",
-                                headers={"Retry-After": str(decision.retry_after_s)})
+                                headers={"Retry-After": retry_after_header(decision.retry_after_s)})
 
     items = APIRouter(prefix="/items", dependencies=[Depends(rate_limited)])
 
@@ -65,15 +65,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(items)
 
-    @app.get("/ready")
-    def ready() -> JSONResponse:
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        """Readiness: 200 while anything can be served; 503 naming what is down when nothing can."""
         report = service.readiness(deps)
         # Degraded is still ready: every replica shares these dependencies, so pulling them all
         # out of the load balancer would turn "some requests fail" into "all requests fail".
-        return JSONResponse(report, status_code=503 if report["status"] == "down" else 200)
+        if report["status"] != "down":
+            return JSONResponse(report)
+        checks = report["checks"]
+        failing = sorted(name for name, state in checks.items() if state != "up")  # type: ignore[attr-defined]
+        return JSONResponse(report | {"detail": f"not ready: {' and '.join(failing)} down"}, status_code=503,
+                            headers={"Retry-After": retry_after_header(settings.breaker_reset_timeout_s)})
 
-    @app.get("/health")
-    def health() -> dict[str, str]:
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
         """Liveness: the process answers. Never checks dependencies — a restart would not fix them."""
         return {"status": "alive"}
 

@@ -1,70 +1,145 @@
-"""A circuit breaker per dependency — the one you built in week 07, kept small.
+"""The circuit breaker from week 07 — the course's one breaker, given here as the reference.
 
-Closed: calls go through, consecutive failures are counted. Open: calls are refused at once for
-``reset_after_s`` — a dead dependency costs nothing instead of a timeout per request. Half-open:
-one trial call is let through; its success closes the breaker, its failure opens it again.
+One per dependency: every call to PostgreSQL goes through ``deps.db_breaker.call(...)``, every call
+to Redis (cache and limiter alike) through ``deps.redis_breaker.call(...)``. Wrapping the call is
+what makes the breaker hear about every outcome — there is nothing to forget to report.
+
+
+    closed ──(failure_threshold consecutive failures)──▶ open
+    open ──(reset_timeout_s elapsed: at exactly that moment)──▶ half-open
+    half-open ──(the one trial call succeeds)──▶ closed
+    half-open ──(the trial call fails)──▶ open (the timer starts again)
+
+While open, calls fail at once with :class:`CircuitOpenError` — no thread or socket is tied up
+waiting on a dependency we already know is down, and the dependency gets room to recover.
+In half-open exactly one trial call goes through; everyone else is still rejected, so a
+recovering service is not hit by the whole backlog at once.
+
+The clock is injectable so tests (and the notebook) can move time without sleeping.
+
+This is the course's one breaker: week 08's service and the anchor use this API and these names.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half-open"
+
+
+class CircuitOpenError(RuntimeError):
+    """Raised instead of calling the dependency while the circuit is open (or its trial is busy).
+
+    ``retry_after_s`` is how long until the breaker will let a trial through: what an HTTP
+    service puts in ``Retry-After`` (as ``max(1, ceil(retry_after_s))``). While another caller's
+    trial is running it is 0 — the trial's outcome is due any moment.
+    """
+
+    def __init__(self, retry_after_s: float, message: str = "") -> None:
+        super().__init__(message or f"circuit open; next trial in {retry_after_s:.2f}s")
+        self.retry_after_s = retry_after_s
 
 
 class CircuitBreaker:
-    def __init__(self, name: str, failures: int = 3, reset_after_s: float = 1.0,
+    """Thread-safe breaker; ``call`` for functions, ``call_async`` for coroutine functions."""
+
+    def __init__(self, *, failure_threshold: int, reset_timeout_s: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.name = name
-        self.failures_to_open = failures
-        self.reset_after_s = reset_after_s
+        if failure_threshold < 1 or reset_timeout_s <= 0:
+            raise ValueError(f"need failure_threshold >= 1 and reset_timeout_s > 0; got "
+                             f"failure_threshold={failure_threshold}, reset_timeout_s={reset_timeout_s}")
+        self.failure_threshold = failure_threshold
+        self.reset_timeout_s = reset_timeout_s
         self._clock = clock
-        self._lock = threading.Lock()  # request handlers run on many threads
+        self._lock = threading.Lock()
+        self._state = BreakerState.CLOSED
         self._failures = 0
-        self._opened_at: float | None = None
-        self._trial_started_at: float | None = None
+        self._opened_at = 0.0
+        self._trial_running = False
 
     @property
-    def state(self) -> str:
+    def state(self) -> BreakerState:
         with self._lock:
-            return self._state()
+            return self._current_state()
 
-    def _state(self) -> str:
-        if self._opened_at is None:
-            return "closed"
-        return "half-open" if self._clock() - self._opened_at >= self.reset_after_s else "open"
+    def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        is_trial = self._admit()
+        try:
+            result = fn(*args, **kwargs)
+        except Exception:
+            self._record(success=False, is_trial=is_trial)
+            raise
+        except BaseException:  # KeyboardInterrupt, SystemExit: not the dependency's fault
+            self._release(is_trial)
+            raise
+        self._record(success=True, is_trial=is_trial)
+        return result
 
-    def allow(self) -> bool:
-        """May a call go to the dependency now? In half-open, only one caller gets a yes."""
+    async def call_async(self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
+        is_trial = self._admit()
+        try:
+            result = await fn(*args, **kwargs)
+        except Exception:
+            self._record(success=False, is_trial=is_trial)
+            raise
+        except BaseException:  # cancelled: we learned nothing about the dependency
+            self._release(is_trial)
+            raise
+        self._record(success=True, is_trial=is_trial)
+        return result
+
+    # ------------------------------------------------------------------ state machine (lock held)
+
+    def _current_state(self) -> BreakerState:
+        # Open → half-open is driven by time, so it is evaluated whenever anyone looks. `>=`: at
+        # exactly reset_timeout_s the wait is over (a test clock lands on it to the digit).
+        if self._state is BreakerState.OPEN and self._clock() - self._opened_at >= self.reset_timeout_s:
+            self._state = BreakerState.HALF_OPEN
+        return self._state
+
+    def _admit(self) -> bool:
+        """Let a call through (returning whether it is the half-open trial) or raise."""
         with self._lock:
-            state = self._state()
-            if state == "closed":
-                return True
-            now = self._clock()
-            # A trial whose caller never reported back must not wedge the breaker: after
-            # another reset period, let a new trial through.
-            started = self._trial_started_at
-            if state == "half-open" and (started is None or now - started >= self.reset_after_s):
-                self._trial_started_at = now
+            state = self._current_state()
+            if state is BreakerState.OPEN:
+                raise CircuitOpenError(self.reset_timeout_s - (self._clock() - self._opened_at))
+            if state is BreakerState.HALF_OPEN:
+                if self._trial_running:
+                    raise CircuitOpenError(0.0, "circuit half-open; a trial call is already running")
+                self._trial_running = True
                 return True
             return False
 
-    def success(self) -> None:
+    def _record(self, *, success: bool, is_trial: bool) -> None:
         with self._lock:
-            self._failures, self._opened_at, self._trial_started_at = 0, None, None
+            if is_trial:
+                self._trial_running = False
+                if success:
+                    self._state, self._failures = BreakerState.CLOSED, 0
+                else:
+                    self._trip()
+            elif self._state is BreakerState.CLOSED:
+                # Only calls admitted while closed count; a straggler that finishes after the
+                # circuit opened must not close it again or reset the evidence.
+                self._failures = 0 if success else self._failures + 1
+                if self._failures >= self.failure_threshold:
+                    self._trip()
 
-    def failure(self) -> None:
-        with self._lock:
-            self._failures += 1
-            if self._trial_started_at is not None or self._failures >= self.failures_to_open:
-                self._opened_at = self._clock()
-            self._trial_started_at = None
+    def _release(self, is_trial: bool) -> None:
+        if is_trial:
+            with self._lock:
+                self._trial_running = False
 
-    def retry_after_s(self) -> int:
-        """Whole seconds until the next trial call: an honest ``Retry-After`` (at least 1)."""
-        with self._lock:
-            if self._opened_at is None:
-                return 1
-            remaining = self.reset_after_s - (self._clock() - self._opened_at)
-            return max(1, math.ceil(remaining))
+    def _trip(self) -> None:
+        self._state, self._opened_at, self._failures = BreakerState.OPEN, self._clock(), 0

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from .breaker import CircuitBreaker
+from .breaker import CircuitBreaker, CircuitOpenError
 from .models import Item
 
 CACHE_TTL_S = 300
@@ -45,14 +45,10 @@ class ItemCache:
 
     def get(self, item_id: uuid.UUID) -> Item | None:
         """The cached item, or ``None`` on a miss — and also when Redis fails: never raises."""
-        if not self.breaker.allow():
-            return None
         try:
-            raw = self.client.get(self.key(item_id))
-        except redis.RedisError:
-            self.breaker.failure()
-            return None
-        self.breaker.success()
+            raw = self.breaker.call(self.client.get, self.key(item_id))
+        except (redis.RedisError, CircuitOpenError):
+            return None  # the breaker has counted the error; an open circuit costs nothing
         if raw is None:
             return None
         try:
@@ -62,11 +58,9 @@ class ItemCache:
 
     def put(self, item: Item) -> None:
         """Best effort: a failed cache write only means the next read goes to PostgreSQL."""
-        if not self.breaker.allow():
-            return
         try:
-            self.client.set(self.key(item.id), item.model_dump_json(), ex=self.ttl_s)
-        except redis.RedisError:
-            self.breaker.failure()
+            # With its TTL, in the same command: an entry that outlives every change is a bug
+            # that shows up weeks later as "the price will not update".
+            self.breaker.call(self.client.set, self.key(item.id), item.model_dump_json(), ex=self.ttl_s)
+        except (redis.RedisError, CircuitOpenError):
             return
-        self.breaker.success()

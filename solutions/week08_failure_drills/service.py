@@ -16,6 +16,7 @@ import redis
 from sqlalchemy import exc as sa_exc
 
 from . import db
+from .breaker import CircuitOpenError
 from .deps import Deps
 from .errors import Unavailable
 from .models import Item, NewItem
@@ -30,16 +31,13 @@ DB_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 def _with_postgres(deps: Deps, call: Callable[[], T]) -> T:
     """Run ``call`` through the PostgreSQL breaker; outages become ``Unavailable``."""
     breaker = deps.db_breaker
-    if not breaker.allow():
-        raise Unavailable("PostgreSQL is unavailable (circuit open)", breaker.retry_after_s())
     try:
-        result = call()
-    except DB_DOWN as exc:
-        breaker.failure()
+        return breaker.call(call)
+    except CircuitOpenError as exc:
+        raise Unavailable("PostgreSQL is unavailable (circuit open)", exc.retry_after_s) from None
+    except DB_DOWN as exc:  # refused, timed out, or no pooled connection free in time
         raise Unavailable("PostgreSQL is unavailable",
-                          max(deps.settings.retry_after_s, breaker.retry_after_s())) from exc
-    breaker.success()
-    return result
+                          max(deps.settings.retry_after_s, breaker.reset_timeout_s)) from exc
 
 
 def read_item(deps: Deps, item_id: uuid.UUID) -> Item | None:

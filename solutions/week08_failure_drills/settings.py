@@ -27,6 +27,6 @@ class Settings(BaseSettings):
     rate_window_s: int = 60
     rate_limit_fail_open: bool = True  # when Redis cannot answer: allow (True) or refuse (False)
 
-    breaker_failures: int = 3  # consecutive failures that open a dependency's breaker
-    breaker_reset_s: float = 1.0  # how long it stays open before one trial call
-    retry_after_s: int = 1  # the floor for Retry-After on a 503
+    breaker_failure_threshold: int = 3  # consecutive failures that open a dependency's breaker
+    breaker_reset_timeout_s: float = 1.0  # how long it stays open before one trial call
+    retry_after_s: float = 1.0  # the floor for Retry-After on a 503

@@ -184,6 +184,38 @@ def test_asyncio_respects_the_concurrency_limit(slow_api: SlowApi) -> None:
         "'asyncio: one thread, many waits'")
 
 
+def test_threads_respect_the_worker_count(slow_api: SlowApi) -> None:
+    slow_api.reset()
+    bodies = concurrency.fetch_all_threads(slow_api.urls(count=12, delay_ms=40), workers=3)
+    assert bodies == expected_bodies(12), f"expected the bodies in the order of the URLs; got {bodies!r}"
+    peak = slow_api.max_in_flight()
+    assert 2 <= peak <= 3, (
+        f"expected between 2 and workers=3 requests in flight at once; the server saw {peak}. The "
+        "pool size is the caller's limit on the downstream: pass `workers` to "
+        f"ThreadPoolExecutor(max_workers=...) and to the client's connection limits. See {README}, "
+        "section 'Threads: waiting in parallel'")
+
+
+RUNNERS: dict[str, Callable[[list[str]], list[str]]] = {
+    "sync": lambda urls: concurrency.fetch_all_sync(urls),
+    "threads": lambda urls: concurrency.fetch_all_threads(urls, workers=4),
+    "asyncio": lambda urls: asyncio.run(concurrency.fetch_all_async(urls, limit=4)),
+}
+
+
+@pytest.mark.parametrize("model", sorted(RUNNERS))
+def test_an_error_status_raises_instead_of_becoming_a_body(slow_api: SlowApi, model: str) -> None:
+    urls = [*slow_api.urls(count=2, delay_ms=1), f"{slow_api.base_url}/missing"]
+    try:
+        bodies = RUNNERS[model](urls)
+    except httpx.HTTPStatusError as error:
+        assert error.response.status_code == 404, f"expected the 404's HTTPStatusError; got {error}"
+        return
+    pytest.fail(f"expected the {model} runner to raise httpx.HTTPStatusError for a 404; it returned "
+                f"{bodies!r} — an error page counted as a result. Call response.raise_for_status() "
+                f"on every response. See {README}, section 'I/O-bound or CPU-bound?'", pytrace=False)
+
+
 # --------------------------------------------------------------------------- CPU-bound
 
 

@@ -7,9 +7,12 @@ Memory is measured, not inferred: ``tracemalloc`` counts every byte Python alloc
 from __future__ import annotations
 
 import gc
+import threading
+import time
 import tracemalloc
 import weakref
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -64,15 +67,15 @@ def test_parse_record_reads_the_six_fields() -> None:
     got = {name: getattr(record, name, None) for name in FIELDS}
     assert got == FIELDS, (
         f"expected {FIELDS} (status and duration_ms as int); got {got}. See {README}, section "
-        "'Memory you can measure: __slots__ and generators'")
+        "'Memory you can measure: slotted records and generators'")
 
 
 def test_log_record_is_slotted_and_smaller() -> None:
     record = LogRecord(**FIELDS)
     assert not hasattr(record, "__dict__"), (
         "expected LogRecord instances to have no __dict__: declare __slots__ "
-        f"(or @dataclass(slots=True)). See {README}, section 'Memory you can measure: __slots__ "
-        "and generators'")
+        f"(or @dataclass(slots=True)). See {README}, section 'Memory you can measure: slotted "
+        "records and generators'")
     slotted = bytes_per_instance(lambda: LogRecord(**FIELDS))
     plain = bytes_per_instance(lambda: PlainRecord(**FIELDS))
     assert slotted <= 0.8 * plain, (
@@ -102,6 +105,30 @@ def test_summarise_is_correct(access_log: Path) -> None:
         f"ties in file order):\n  {expected}\ngot:\n  {got}")
 
 
+def record(line_number: int, duration_ms: int) -> LogRecord:
+    return LogRecord(f"2026-03-02T14:05:{line_number:02d}Z", "10.0.0.1", "GET", "/", 200, duration_ms)
+
+
+def test_summarise_breaks_ties_in_file_order() -> None:
+    records = [record(0, 5), record(1, 90), record(2, 40), record(3, 90), record(4, 40), record(5, 90)]
+    summary = summarise(iter(records), k=4)
+    got = [r.timestamp[-3:-1] for r in summary.slowest]
+    assert got == ["01", "03", "05", "02"], (
+        f"expected the 4 slowest as lines 01, 03, 05 (90 ms each, in file order), then 02 (the first "
+        f"40 ms line); got lines {got}. Among equal durations the earlier line ranks first — a heap "
+        "of (duration, -line number, record) keeps that order; (duration, line number) reverses it")
+    assert (summary.requests, summary.total_ms) == (6, 355), (
+        f"expected 6 requests and 355 ms in total; got {summary.requests} and {summary.total_ms}")
+
+
+def test_read_records_skips_blank_lines(tmp_path: Path) -> None:
+    log = tmp_path / "blank.log"
+    log.write_text(f"{LINE}\n\n   \n{LINE}\n")
+    got = [r.duration_ms for r in read_records(log)]
+    assert got == [37, 37], (
+        f"expected the two records and no error for the blank lines between them; got {got}")
+
+
 def test_read_records_is_lazy(tmp_path: Path) -> None:
     log = tmp_path / "truncated.log"
     log.write_text(f"{LINE}\n2026-03-02T14:05:10Z 10.0.12.7 GET /api/or\n")  # cut off mid-write
@@ -122,8 +149,8 @@ def test_summarise_file_stays_within_memory_budget(access_log: Path) -> None:
         f"expected summarising a {size / 1e6:.1f} MB log to peak under {PEAK_BUDGET // 1024} KB; "
         f"tracemalloc measured a peak of {peak / 1e6:.2f} MB. Something holds the whole file: "
         "read(), readlines(), list(…), sorted(…) over all records? Iterate the file object and keep "
-        f"only the k slowest in a heap. See {README}, section 'Memory you can measure: __slots__ "
-        "and generators'")
+        f"only the k slowest in a heap. See {README}, section 'Memory you can measure: slotted "
+        "records and generators'")
 
 
 # --------------------------------------------------------------------------- weak cache
@@ -154,6 +181,30 @@ def test_cache_shares_one_object_per_key() -> None:
         "expected the same object for the same key while it is alive, and the right object per key")
     assert loaded == ["u1", "u2"], f"expected one load per key; the loader was called for {loaded}"
     assert len(cache) == 2, f"expected 2 live entries; len(cache) is {len(cache)}"
+
+
+def test_cache_loads_once_when_threads_miss_together() -> None:
+    loaded: list[str] = []
+
+    def slow_load(key: str) -> Session:
+        loaded.append(key)
+        time.sleep(0.05)  # long enough for every thread to miss before the first load returns
+        return Session(key)
+
+    cache: WeakCache[str, Session] = WeakCache(slow_load)
+    barrier = threading.Barrier(8)
+
+    def get() -> Session:
+        barrier.wait()
+        return cache.get("u1")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        sessions = list(pool.map(lambda _: get(), range(8)))
+    assert loaded == ["u1"] and all(s is sessions[0] for s in sessions), (
+        f"expected 8 threads missing at once to share one load and one object; the loader ran "
+        f"{len(loaded)} times and they got {len({id(s) for s in sessions})} distinct objects. Check "
+        "and store under one threading.Lock, so a second thread waits and then finds the value. "
+        f"See {README}, section 'Object lifecycle: refcounts, cycles, weak references'")
 
 
 def test_cache_does_not_keep_objects_alive() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from course.target import REPO_ROOT
+from course.paths import REPO_ROOT
 from labs.week01_python_perf import fast_logs, slow_logs
 from labs.week01_python_perf.loglines import Report, generate_lines, write_log
 from labs.week01_python_perf.profiling import FunctionStat, top_functions
@@ -68,8 +68,40 @@ def test_fast_version_is_much_faster() -> None:
         f"expected ≥{MIN_SPEEDUP:.0f}× faster than slow_logs on 8 000 lines; got fast {fast:.3f}s vs "
         f"slow {slow:.3f}s ({slow / fast:.1f}×). Profile your version the way you profiled the slow "
         "one (cProfile for functions, line_profiler for lines): is a membership test scanning a "
-        f"list, or every line parsed with strptime? See {README}, section 'Profiling: measure, "
-        "don't guess'")
+        f"list, or every line parsed with strptime? See {README}, section 'Profiling: measure, do not "
+        "guess'")
+
+
+# --------------------------------------------------------------------------- your runs, compared
+
+BENCHMARK_LINES = 4_000  # a copy of slow_logs takes ~0.3 s a round here; a good fix, ~10 ms
+BENCHMARK_OPTIONS = ("benchmark_save", "benchmark_autosave", "benchmark_compare", "benchmark_json",
+                     "benchmark_only", "benchmark_enable", "benchmark_histogram")
+
+
+def benchmarks_requested(config: pytest.Config) -> bool:
+    """True when the learner asked pytest-benchmark for numbers (save, compare, json, --benchmark-only)."""
+    return any(config.getoption(name, default=None) for name in BENCHMARK_OPTIONS)
+
+
+@pytest.mark.benchmark(group="fast_logs.analyse")
+def test_benchmark_fast_analyse(benchmark, request: pytest.FixtureRequest) -> None:
+    """``fast_logs.analyse`` under pytest-benchmark, for comparing your own runs with each other.
+
+    Asked for (``--benchmark-save=baseline``, ``--benchmark-autosave``, ``--benchmark-compare``,
+    ``--benchmark-only``) it times many rounds and saves or compares them. Not asked for, it runs
+    your analyser once and checks its report: the proof suite stays fast and free of timing noise,
+    and ``test_fast_version_is_much_faster`` is what proves the speed-up.
+    """
+    lines = list(generate_lines(BENCHMARK_LINES, clients=BENCHMARK_LINES // 2, seed=17))
+    if not benchmarks_requested(request.config):
+        benchmark.disabled = True
+    got = benchmark(fast_logs.analyse, lines)
+    expected = slow_logs.analyse(lines)
+    assert got == expected, (
+        f"expected the benchmarked fast_logs.analyse to return what slow_logs.analyse returns on "
+        f"{BENCHMARK_LINES} lines; these fields differ:\n{differences(expected, got)}\nA faster "
+        f"wrong answer is not an improvement. See {README}, section 'Compare your runs'")
 
 
 # --------------------------------------------------------------------------- reading profiles
@@ -110,7 +142,7 @@ def test_top_functions_ranks_by_own_time() -> None:
         "expected rows sorted by own time (tottime), most first")
     assert top[0].name == "checksum" and top[0].calls == 3, (
         f"expected checksum (3 calls) first by own time; got {top[0]}. Own time (tottime) excludes "
-        f"callees; cumulative includes them. See {README}, section 'Profiling: measure, don't guess'")
+        f"callees; cumulative includes them. See {README}, section 'Profiling: measure, do not guess'")
     everything = top_functions(profile, n=1_000)
     assert by_name(everything, "parse_number").calls == 2_000, "expected parse_number's 2000 calls"
     assert all(row.own_seconds <= row.cumulative_seconds + 1e-9 for row in everything), (

@@ -47,7 +47,7 @@ def register(client, email: str | None = None, password: str = PASSWORD) -> dict
     response = client.post("/users", json={"email": email, "password": password})
     assert response.status_code == 201, (
         f"expected POST /users to answer 201 Created; got {response.status_code} {response.text}; "
-        f"look at register() in routes.py and '{LESSON}', section 'Auth'")
+        f"look at register() in routes.py and {LESSON}, section 'Auth'")
     return response.json()
 
 
@@ -73,7 +73,7 @@ def me(client, token: str):
 def assert_rejected(response, what: str, where: str) -> None:
     assert response.status_code == 401, (
         f"expected a {what} to be answered 401; got {response.status_code} {response.text}; "
-        f"look at {where} and '{LESSON}', section 'Tokens that must fail'")
+        f"look at {where} and {LESSON}, section 'Tokens that must fail'")
     challenge = response.headers.get("www-authenticate", "")
     assert challenge.lower().startswith("bearer"), (
         f"expected a 401 for a bearer-protected resource to carry `WWW-Authenticate: Bearer …` "
@@ -179,6 +179,49 @@ def test_alg_none_token_is_401(client) -> None:
 
 def test_garbage_token_is_401(client) -> None:
     assert_rejected(me(client, "not-a-jwt"), "malformed token", "decode_access_token() in security.py")
+
+
+def sign_hs256(claims: dict, secret: str) -> str:
+    """A token signed correctly with the service's own secret — only its claims are wrong."""
+    signing_input = f"{b64url(json.dumps({'alg': 'HS256', 'typ': 'JWT'}).encode())}." \
+                    f"{b64url(json.dumps(claims).encode())}"
+    signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64url(signature)}"
+
+
+@pytest.mark.parametrize("missing", ["exp", "iat"])
+def test_token_without_a_required_claim_is_401(client, settings, missing: str) -> None:
+    user = register(client)
+    now = int(time.time())
+    claims = {"sub": str(user["id"]), "iat": now, "exp": now + 300}
+    del claims[missing]  # a token without "exp" would be valid forever
+    assert_rejected(me(client, sign_hs256(claims, settings.signing_key)),
+                    f"correctly signed token without its {missing!r} claim",
+                    "options={'require': [...]} in decode_access_token()")
+
+
+def test_token_lives_exactly_access_token_minutes(client, settings) -> None:
+    _, token = new_user(client)
+    _, claims, _ = token_parts(token)
+    expected = settings.access_token_minutes * 60
+    lifetime = claims.get("exp", 0) - claims.get("iat", 0)
+    assert abs(lifetime - expected) <= 1, (
+        f"expected exp - iat = settings.access_token_minutes × 60 = {expected} s; got {lifetime} s "
+        f"(claims {claims}). A token that outlives its configured lifetime is a stolen token that "
+        f"keeps working; look at create_access_token() in security.py, {LESSON}, section 'Auth'")
+    assert abs(claims.get("iat", 0) - time.time()) <= 60, (
+        f"expected iat to be the issue time (now); got {claims.get('iat')}")
+
+
+def test_emails_are_compared_case_insensitively(client) -> None:
+    email = unique_email("Case").replace("@example.com", "@Example.COM")
+    register(client, email)
+    again = client.post("/users", json={"email": email.lower(), "password": PASSWORD})
+    assert again.status_code == 409, (
+        f"expected registering {email.lower()!r} after {email!r} to be 409 (one person, one "
+        f"account: e-mails are stored lower-cased); got {again.status_code} {again.text}; look at "
+        "register() in routes.py")
+    login(client, email.upper())
 
 
 @pytest.fixture

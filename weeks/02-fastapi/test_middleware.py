@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import warnings
 
 import pytest
 from fastapi import BackgroundTasks
@@ -111,6 +112,38 @@ def test_one_access_log_line_per_request(client, caplog) -> None:
             f"expected the access record to carry (as `extra=` attributes) {expected}; got {fields}")
         assert isinstance(fields["duration_ms"], int | float), (
             f"expected a numeric duration_ms on the access record; got {fields['duration_ms']!r}")
+
+
+def test_access_log_duration_is_in_milliseconds(probe_app, client, caplog) -> None:
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    client.get("/_slow")
+    durations = [getattr(r, "duration_ms", None) for r in caplog.records if r.name == ACCESS_LOGGER]
+    floor_ms = SLOW_ENDPOINT_S * 1000
+    assert len(durations) == 1 and isinstance(durations[0], int | float) \
+        and floor_ms <= durations[0] < 60_000, (
+        f"expected one access record whose duration_ms is the request's time in milliseconds "
+        f"(the endpoint sleeps {floor_ms:.0f} ms); got {durations}. (time.perf_counter() - started) "
+        f"is seconds: multiply by 1000. Look at {LESSON}")
+
+
+def test_a_request_that_crashes_is_logged_as_500(app, caplog) -> None:
+    def boom() -> None:
+        raise RuntimeError("the endpoint crashed")
+
+    app.add_api_route("/_boom", boom, methods=["GET"])
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+        response = TestClient(app, raise_server_exceptions=False).get("/_boom")
+    assert response.status_code == 500, f"expected the crashing route to give 500; got {response.status_code}"
+    records = [r for r in caplog.records if r.name == ACCESS_LOGGER]
+    statuses = [getattr(r, "status", None) for r in records]
+    assert statuses == [500], (
+        f"expected exactly one access record with status 500 for a request whose endpoint raised; "
+        f"got statuses {statuses}. A request that never sent a response start still happened — and it "
+        f"is the one you will be asked about. Log in a `finally:` when nothing was logged yet; {LESSON}")
 
 
 def test_log_records_inside_a_request_carry_its_id(probe_app, client, caplog) -> None:

@@ -88,3 +88,67 @@ def test_quota_frees_up_after_the_window(app, make_settings) -> None:
     assert again.status_code == 200, (
         f"after waiting the advertised Retry-After ({wait} s) the client is still refused "
         f"({again.status_code}); old requests must leave the window; {LESSON}")
+
+
+class FakeClock:
+    """The limiter's clock, moved by the test: windows of 60 s checked in no time at all."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(app) -> FakeClock:
+    from labs.week02_fastapi.ratelimit import SlidingWindowLimiter
+
+    fake = FakeClock()
+    app.state.rate_limiter = SlidingWindowLimiter(clock=fake)
+    return fake
+
+
+def test_retry_after_counts_down_from_the_oldest_request(client, clock: FakeClock) -> None:
+    first = client.get("/public/status")
+    assert param(first.headers.get("ratelimit"), "t") == 60, (
+        f"expected t=60 after one request in a 60 s window (its quota frees when it leaves the "
+        f"window); got {first.headers.get('ratelimit')!r}; look at {LESSON}")
+    clock.now += 20
+    client.get("/public/status")
+    client.get("/public/status")
+    clock.now += 10  # 30 s after the first request: it leaves the window in 30 s
+    limited = client.get("/public/status")
+    assert limited.status_code == 429, f"expected the 4th request to be 429; got {limited.status_code}"
+    assert limited.headers.get("retry-after") == "30", (
+        f"expected Retry-After: 30 — the oldest counted request leaves the 60 s window 30 s from "
+        f"now; got {limited.headers.get('retry-after')!r}. A client told to wait the whole window "
+        f"waits twice as long as it must; look at {LESSON}")
+    assert param(limited.headers.get("ratelimit"), "t") == 30, (
+        f"expected `RateLimit: …;r=0;t=30`; got {limited.headers.get('ratelimit')!r}")
+
+
+def test_a_request_leaves_the_window_exactly_window_s_later(client, clock: FakeClock) -> None:
+    for _ in range(3):
+        client.get("/public/status")
+    clock.now += 59.5
+    assert client.get("/public/status").status_code == 429, "expected 429 half a second before"
+    clock.now += 0.5
+    response = client.get("/public/status")
+    assert response.status_code == 200, (
+        f"expected requests made exactly window_s = 60 s ago to no longer count (the window is the "
+        f"last 60 s, not 60 s and a bit); got {response.status_code}; look at {LESSON}")
+
+
+def test_refused_requests_do_not_use_up_the_quota(client, clock: FakeClock) -> None:
+    for _ in range(3):
+        client.get("/public/status")
+    clock.now += 30
+    refused = [client.get("/public/status").status_code for _ in range(3)]
+    assert refused == [429, 429, 429], f"expected 429 while over the quota; got {refused}"
+    clock.now += 30
+    response = client.get("/public/status")
+    assert response.status_code == 200, (
+        f"expected a request to pass once the 3 allowed ones left the window; got "
+        f"{response.status_code}. Counting refused requests too locks out a client that retries "
+        f"while limited — forever, if it retries often enough; look at {LESSON}")

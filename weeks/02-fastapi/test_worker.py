@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 
 import httpx
 import psycopg
@@ -158,3 +159,44 @@ def test_queued_work_survives_an_api_crash_background_work_does_not(spawn, servi
         "a BackgroundTasks delivery completed although its process was killed mid-task — "
         "was it really run with BackgroundTasks in the API process?")
     queues.close()
+
+
+# --------------------------------------------------------------------------- liveness and readiness
+
+HEALTH = "weeks/02-fastapi/README.md, section 'Alive and ready'"
+
+
+def test_healthz_and_readyz_answer_when_the_dependencies_do(client) -> None:
+    alive = client.get("/healthz")
+    assert alive.status_code == 200, f"expected GET /healthz to be 200; got {alive.status_code}"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, (
+        f"expected GET /readyz to be 200 while PostgreSQL and Redis answer; got {ready.status_code} "
+        f"{ready.text[:300]}. See {HEALTH}")
+
+
+@pytest.mark.parametrize("dependency", ["database", "redis"])
+def test_readyz_is_503_naming_the_failing_dependency(app, make_settings, redis_url: str,
+                                                     free_tcp_port: int, dependency: str) -> None:
+    from labs.week02_fastapi.settings import get_settings
+
+    closed = f"127.0.0.1:{free_tcp_port}"  # nothing listens here: connections are refused at once
+    broken = ({"database_url": f"postgresql://postgres@{closed}/app", "redis_url": redis_url}
+              if dependency == "database" else {"redis_url": f"redis://{closed}/0"})
+    app.dependency_overrides[get_settings] = lambda: make_settings(**broken)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+        client = TestClient(app)
+        ready, alive = client.get("/readyz"), client.get("/healthz")
+    body = ready.json() if ready.headers.get("content-type", "").startswith("application/json") else {}
+    assert ready.status_code == 503 and body.get("failing") == [dependency], (
+        f"expected GET /readyz to be 503 with failing == [{dependency!r}] while {dependency} is down; "
+        f"got {ready.status_code} {ready.text[:300]}. See {HEALTH}")
+    retry_after = ready.headers.get("retry-after", "")
+    assert retry_after.isdigit() and int(retry_after) >= 1, (
+        f"expected every 503 to carry Retry-After in whole seconds; got {retry_after!r}")
+    assert alive.status_code == 200, (
+        f"expected GET /healthz to stay 200 while {dependency} is down — restarting the process "
+        f"cannot fix its database; got {alive.status_code}. See {HEALTH}")

@@ -111,6 +111,17 @@ def test_scan_nodes_finds_every_scan_in_the_tree(conn: psycopg.Connection) -> No
         f"expected only nodes that read a table or an index; got {[s.node_type for s in scans]}"))
 
 
+def test_scan_nodes_lists_table_and_index_reads_depth_first() -> None:
+    got = [(scan.node_type, scan.relation, scan.index) for scan in explain.scan_nodes(COLD_CACHE_PLAN)]
+    expected = [("Bitmap Heap Scan", "orders", None),
+                ("Bitmap Index Scan", None, "orders_customer_id_created_at_idx")]
+    expect(got == expected, (
+        f"expected the README's customer_recent plan (Sort → Bitmap Heap Scan → Bitmap Index Scan) "
+        f"to give {expected} — the heap scan, then the index scan below it; got {got}. A node reads "
+        "an index when it has an 'Index Name', even without a 'Relation Name' (a Bitmap Index Scan "
+        f"has none), and the list goes from the top down. See {LESSON}, section 'Reading EXPLAIN'."))
+
+
 def test_shared_blocks_counts_the_pages_a_query_touched(conn: psycopg.Connection) -> None:
     lookup = explain.shared_blocks(
         explain.explain(conn, "SELECT title FROM items WHERE id = %s", (12345,), analyze=True))
@@ -125,7 +136,8 @@ def test_shared_blocks_counts_the_pages_a_query_touched(conn: psycopg.Connection
         f"expected a full scan to touch every one of the table's {table_pages} pages; got {full}. "
         "Count both hits (already in shared buffers) and reads (fetched from the OS)."))
     # Here everything is already in shared buffers (read = 0), so a run from a cold cache, recorded
-    # from PostgreSQL (README section 'Reading EXPLAIN'), checks the reads and the nesting too.
+    # from PostgreSQL (weeks/03-postgres-indexes/README.md, section 'Reading EXPLAIN'), checks the
+    # reads and the nesting too.
     cold = explain.shared_blocks(COLD_CACHE_PLAN)
     expect(cold == 11, (
         f"expected 11 pages for the recorded cold-cache plan (top node: Shared Hit Blocks 8 + "

@@ -213,8 +213,8 @@ def test_server_time_improves_at_least_20x(outcome: Outcome, name: str) -> None:
         f"{MIN_SPEEDUP}x over the unindexed table;\n  got {before.best_ms:.2f} ms → "
         f"{after.best_ms:.2f} ms ({speedup:.1f}x), plan {before.path} → {after.path}, "
         f"{before.pages} → {after.pages} pages.\n  An index that still reads most of the table "
-        f"is barely better than a Seq Scan; see {LESSON}, sections 'Composite indexes' to "
-        f"'Covering indexes'."))
+        f"is barely better than a Seq Scan; see {LESSON}, sections "
+        "'Composite indexes: equality first, then range' to 'Covering indexes and index-only scans'."))
 
 
 def test_customer_query_reads_few_pages_equality_before_range(outcome: Outcome) -> None:
@@ -226,7 +226,8 @@ def test_customer_query_reads_few_pages_equality_before_range(outcome: Outcome) 
         f"straight to the customer's last 30 days;\n  got {run.pages} pages via {run.path}.\n  "
         f"Range column first (created_at, customer_id) walks a month of everyone's orders; "
         f"customer_id alone fetches all ~200 of the customer's orders from the heap. Equality "
-        f"columns first, then the range: see {LESSON}, section 'Composite indexes'."))
+        f"columns first, then the range: see {LESSON}, section 'Composite indexes: equality first, "
+        "then range'."))
 
 
 def test_pending_queue_uses_a_small_partial_index(outcome: Outcome) -> None:
@@ -258,11 +259,12 @@ def test_hourly_revenue_is_an_index_only_scan(outcome: Outcome) -> None:
         f"hourly_revenue reads created_at and total_cents only: expected an Index Only Scan "
         f"(an index on created_at that also carries total_cents, e.g. INCLUDE (total_cents));\n  "
         f"got {run.path}, which visits the table for every one of the day's orders.\n  See "
-        f"{LESSON}, section 'Covering indexes'."))
+        f"{LESSON}, section 'Covering indexes and index-only scans'."))
     fetches = only[0].get("Heap Fetches", 0)
     expect(fetches == 0, (
         f"hourly_revenue: expected 0 heap fetches after VACUUM (the visibility map marks every "
-        f"page all-visible); got {fetches}. See {LESSON}, section 'Covering indexes'."))
+        f"page all-visible); got {fetches}. See {LESSON}, section "
+        "'Covering indexes and index-only scans'."))
 
 
 def test_index_set_stays_within_budget(outcome: Outcome) -> None:
@@ -304,3 +306,22 @@ def test_latency_table_shows_before_and_after(outcome: Outcome,
             expect(text in line, (
                 f"expected the line for {row.query!r} to show {text!r} (format in "
                 f"report.latency_table's docstring); got {line!r}"))
+
+
+def test_latency_table_lines_numbers_up_on_the_right() -> None:
+    rows = [report.LatencyRow("customer_recent", 12_345.678, 0.5, "Seq Scan", "Index Scan"),
+            report.LatencyRow("pending", 7.25, 1_024.0, "Seq Scan", "Bitmap Heap Scan"),
+            report.LatencyRow("x", 100.0, 2.0, "Seq Scan", "Index Only Scan")]
+    lines = report.latency_table(rows).splitlines()
+    expect(len(lines) == 4, f"expected a header and 3 lines; got {len(lines)}: {lines}")
+    for column, cells in (("before ms", ["12,345.678", "7.250", "100.000"]),
+                          ("after ms", ["0.500", "1,024.000", "2.000"]),
+                          ("speedup", ["24,691.4x", "0.0x", "50.0x"])):
+        ends = [line.find(" " + cell) + 1 + len(cell) if (" " + cell) in line else -1
+                for line, cell in zip(lines[1:], cells, strict=True)]
+        expect(-1 not in ends and len(set(ends)) == 1, (
+            f"expected the {column!r} column right-aligned, so its digits line up "
+            f"({cells} ending in the same column); got:\n" + "\n".join(lines) +
+            f"\nPad numbers on the left (f\"{{text:>{{width}}}}\" or str.rjust) and names on the right. "
+            f"See {LESSON}, section 'The lab'."))
+

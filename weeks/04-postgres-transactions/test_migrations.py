@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from labs.week04_postgres_transactions.migrate import alembic_config
 
 LESSON = "weeks/04-postgres-transactions/README.md"
+ONLINE = f"see {LESSON}, section '5. Online-safe migrations'"
 MIGRATION = "labs/week04_postgres_transactions/migrations/versions/0002_order_status.py"
 INDEX = "ix_orders_status_created_at"
 SEEDED = 300  # every third order shipped
@@ -64,7 +65,7 @@ def _upgrade(config: Config) -> None:
     except Exception as exc:
         pytest.fail(f"expected `alembic upgrade head` to succeed from revision 0001; it raised "
                     f"{type(exc).__name__}: {str(exc).splitlines()[0]}. Look at {MIGRATION} and "
-                    f"'5. Online-safe migrations' in {LESSON}.", pytrace=False)
+                    f"{ONLINE}.", pytrace=False)
 
 
 def _column(conn: psycopg.Connection, name: str) -> dict | None:
@@ -91,7 +92,7 @@ def test_upgrade_adds_a_backfilled_not_null_status(fresh: tuple[str, Config]) ->
             f"expected a column orders.status after upgrade; there is none. See {MIGRATION}.")
         assert column["nullable"] == "NO", (
             f"expected orders.status NOT NULL; got nullable={column['nullable']}. Add it nullable, backfill, "
-            f"then constrain. See '5. Online-safe migrations' in {LESSON}.")
+            f"then constrain. {ONLINE.capitalize()}.")
         counts = dict(conn.execute(
             "SELECT CASE WHEN shipped_at IS NULL THEN 'unshipped' ELSE 'shipped' END || ':' || status,"
             " count(*) FROM orders GROUP BY 1").fetchall())
@@ -99,7 +100,7 @@ def test_upgrade_adds_a_backfilled_not_null_status(fresh: tuple[str, Config]) ->
         assert counts == want, (
             f"expected existing orders backfilled from shipped_at (shipped → 'shipped', else 'pending'): "
             f"{want}; got {counts}. A server default fills every existing row with the same value; "
-            f"a backfill computes each row's value. See '5. Online-safe migrations' in {LESSON}.")
+            f"a backfill computes each row's value. {ONLINE.capitalize()}.")
         status = conn.execute("INSERT INTO orders (customer_email, amount_cents) VALUES"
                               " ('new@example.com', 1) RETURNING status").fetchone()[0]
         assert status == "pending", (
@@ -124,7 +125,7 @@ def test_upgrade_builds_the_index_concurrently(fresh: tuple[str, Config], statem
         f"write to orders for the whole build); the migration sent: "
         f"{[s.split('(')[0].strip() for s in statements if 'INDEX' in s.upper()]}. Use "
         f"op.create_index(..., postgresql_concurrently=True) inside op.get_context().autocommit_block(). "
-        f"See '5. Online-safe migrations' in {LESSON}.")
+        f"{ONLINE.capitalize()}.")
 
 
 def test_downgrade_returns_to_the_baseline(fresh: tuple[str, Config]) -> None:

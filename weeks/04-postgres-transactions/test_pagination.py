@@ -10,15 +10,25 @@ import base64
 import json
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from labs.week04_postgres_transactions.pagination import InvalidCursor, list_events
+from labs.week04_postgres_transactions.pagination import (
+    MAX_LIMIT,
+    InvalidCursor,
+    decode_cursor,
+    encode_cursor,
+    list_events,
+)
 
 Connect = Callable[[], psycopg.Connection]
 LESSON = "weeks/04-postgres-transactions/README.md"
+KEYSET = f"see {LESSON}, section '6. Keyset pagination'"
+COST = f"see {LESSON}, section '7. Offset vs keyset cost'"
 ROWS = 60_000
 SCHEMA = "pagination"  # its own schema: the migrations lab wipes `public` between its tests
 SEARCH_PATH = f"-c search_path={SCHEMA}"
@@ -69,7 +79,7 @@ def test_first_page_is_the_newest_events(connect: Connect) -> None:
     want = _ids(conn)[:10]
     got = [event.id for event in page.items]
     assert got == want, (f"expected the 10 newest ids ({ORDER}) {want}; got {got}. "
-                         f"See '6. Keyset pagination' in {LESSON}.")
+                         f"{KEYSET.capitalize()}.")
     assert isinstance(page.next_cursor, str) and page.next_cursor, (
         f"expected a next_cursor string on a page that is not the last; got {page.next_cursor!r}")
 
@@ -84,7 +94,7 @@ def test_walks_every_row_exactly_once(connect: Connect) -> None:
         f"expected each of {len(want)} events exactly once; got {len(got)} items with "
         f"{len(duplicates)} duplicated and {len(missing)} missing ids. Rows share created_at: "
         f"the cursor needs the tie-breaker too — WHERE (created_at, id) < (%s, %s). "
-        f"See '6. Keyset pagination' in {LESSON}.")
+        f"{KEYSET.capitalize()}.")
     assert got == want, f"expected the events in {ORDER} order; the walk returned them out of order"
 
 
@@ -107,7 +117,7 @@ def test_pages_stay_stable_while_rows_are_inserted(connect: Connect) -> None:
         f"expected every event that existed before the walk exactly once while another connection "
         f"inserted rows between page requests; got {len(duplicates)} duplicated and {len(missing)} "
         f"missing ids. An OFFSET cursor shifts when rows are inserted ahead of it; a keyset cursor "
-        f"(the last row's key) does not. See '6. Keyset pagination' in {LESSON}.")
+        f"(the last row's key) does not. {KEYSET.capitalize()}.")
 
 
 @pytest.mark.parametrize("tampered", [
@@ -117,7 +127,14 @@ def test_pages_stay_stable_while_rows_are_inserted(connect: Connect) -> None:
     base64.urlsafe_b64encode(b'{"offset": 100}').decode(),           # a different kind of cursor
     base64.urlsafe_b64encode(json.dumps(["yesterday", 5]).encode()).decode(),
     base64.urlsafe_b64encode(json.dumps(["2025-01-01T00:00:00+00:00", "5; DROP"]).encode()).decode(),
-], ids=["garbage", "truncated", "binary", "foreign", "bad-time", "bad-id"])
+    base64.urlsafe_b64encode(b"5").decode(),                          # JSON, but not a list
+    base64.urlsafe_b64encode(b"[1, 2]").decode(),                     # a list, of the wrong types
+    base64.urlsafe_b64encode(json.dumps(["2025-01-01T00:00:00+00:00", 5, 6]).encode()).decode(),
+    base64.urlsafe_b64encode(json.dumps(["2025-01-01T00:00:00", 5]).encode()).decode(),
+    base64.urlsafe_b64encode(json.dumps(["2025-01-01T00:00:00+00:00", True]).encode()).decode(),
+    base64.urlsafe_b64encode(json.dumps(["2025-01-01T00:00:00+00:00", 5.5]).encode()).decode(),
+], ids=["garbage", "truncated", "binary", "foreign", "bad-time", "bad-id", "number", "two-numbers",
+        "three-items", "naive-time", "bool-id", "float-id"])
 def test_a_tampered_cursor_is_a_clear_error(connect: Connect, tampered: str) -> None:
     sent: list[object] = []
 
@@ -131,12 +148,72 @@ def test_a_tampered_cursor_is_a_clear_error(connect: Connect, tampered: str) -> 
     with pytest.raises(InvalidCursor) as caught:
         list_events(conn, limit=10, cursor=tampered)
     assert "cursor" in str(caught.value).lower(), (
-        f"expected the InvalidCursor message to say what was wrong with the cursor; got {caught.value!r}")
+        f"expected the InvalidCursor message to name the cursor and say what was wrong with it "
+        f"(\"invalid cursor …\", as decode_cursor's docstring asks); got {caught.value!r}")
     assert not sent, (
         f"expected a bad cursor to be refused before any query runs (decode and type-check it first); "
         f"your code sent {len(sent)} statement(s) first, e.g. {str(sent[0])[:120]!r}. Letting "
         f"PostgreSQL reject the value and translating its error is the database doing your "
-        f"validation. See '6. Keyset pagination' in {LESSON}.")
+        f"validation. {KEYSET.capitalize()}.")
+
+
+@pytest.mark.parametrize("limit", [0, -1, MAX_LIMIT + 1], ids=["zero", "negative", "max-plus-one"])
+def test_a_limit_out_of_bounds_is_refused(connect: Connect, limit: int) -> None:
+    conn = connect()
+    try:
+        page: Any = list_events(conn, limit=limit)
+    except ValueError:
+        return
+    except NotImplementedError:
+        raise
+    except Exception as exc:
+        page = exc
+    pytest.fail(f"expected ValueError for limit={limit} (1 <= limit <= MAX_LIMIT={MAX_LIMIT}); got "
+                f"{page!r:.200}. An API that accepts any limit serves a million rows to the first "
+                f"client who asks; a limit of 0 has no last row to put in a cursor. {KEYSET.capitalize()}.",
+                pytrace=False)
+
+
+@pytest.mark.parametrize("limit", [1, MAX_LIMIT], ids=["one", "max"])
+def test_the_limit_bounds_themselves_work(connect: Connect, limit: int) -> None:
+    conn = connect()
+    first = list_events(conn, limit=limit)
+    second = list_events(conn, limit=limit, cursor=first.next_cursor)
+    want = _ids(conn)[:2 * limit]
+    got = [event.id for event in first.items + second.items]
+    assert got == want and first.next_cursor and second.next_cursor, (
+        f"expected limit={limit} to give two full pages of {limit} in order, each with a "
+        f"next_cursor; got {len(first.items)} + {len(second.items)} items "
+        f"({'in order' if got == want else 'not the expected ids'}), cursors "
+        f"{first.next_cursor is not None}, {second.next_cursor is not None}. {KEYSET.capitalize()}.")
+
+
+KEYS = [
+    (datetime(2025, 1, 1, tzinfo=UTC), 1),
+    (datetime(2025, 1, 1, 0, 0, 0, 1, tzinfo=UTC), 7),
+    (datetime(2025, 6, 30, 23, 59, 59, 999_999, tzinfo=UTC), 123_456),
+    (datetime(2025, 3, 9, 12, 0, 0, 500_000, tzinfo=timezone(timedelta(hours=5, minutes=30))), 1_234_567),
+    (datetime(1999, 12, 31, 23, 59, 59, 123_456, tzinfo=timezone(timedelta(hours=-8))), 98_765_432_101),
+    (datetime(2038, 1, 19, 3, 14, 8, 42, tzinfo=UTC), 9_223_372_036_854_775_807),  # bigint's maximum
+] + [(datetime(2025, 1, 1, 0, 0, 0, 10**digits - 1, tzinfo=UTC), 10**digits) for digits in range(6)]
+
+
+def test_cursors_round_trip_every_key_exactly() -> None:
+    broken = []
+    for created_at, event_id in KEYS:
+        cursor = encode_cursor(created_at, event_id)
+        try:
+            back: Any = decode_cursor(cursor)
+        except InvalidCursor as exc:
+            back = exc
+        if back != (created_at, event_id) or not isinstance(cursor, str):
+            broken.append(f"({created_at.isoformat()}, {event_id}) → {cursor!r} → {back!r}")
+    assert not broken, (
+        f"expected decode_cursor(encode_cursor(t, id)) == (t, id) for every key — ids of 1 to 19 "
+        f"digits, timestamps with microseconds and offsets; {len(broken)} of {len(KEYS)} came back "
+        f"different, e.g. {broken[:2]}. Base64 padding depends on the length (restore "
+        f"'=' * (-len(cursor) % 4)), and a timestamp kept as whole seconds skips the rows in the "
+        f"rest of that second. {KEYSET.capitalize()}.")
 
 
 def _server_ms(conn: psycopg.Connection, query: str | sql.Composable, params: object,
@@ -146,6 +223,22 @@ def _server_ms(conn: psycopg.Connection, query: str | sql.Composable, params: ob
     statement = prefix + query if isinstance(query, str) else sql.Composed([sql.SQL(prefix), query])
     times = [conn.execute(statement, params).fetchone()[0][0]["Execution Time"] for _ in range(repeats)]
     return min(times)
+
+
+def _filtered_rows(conn: psycopg.Connection, query: str | sql.Composable, params: object
+                   ) -> tuple[int, str]:
+    """The most rows any node of ``query``'s plan read and threw away, and that node's filter."""
+    prefix = "EXPLAIN (ANALYZE, FORMAT JSON) "
+    statement = prefix + query if isinstance(query, str) else sql.Composed([sql.SQL(prefix), query])
+    worst = (0, "")
+    nodes = [conn.execute(statement, params).fetchone()[0][0]["Plan"]]
+    while nodes:
+        node = nodes.pop()
+        nodes += node.get("Plans", [])
+        removed = node.get("Rows Removed by Filter", 0) * node.get("Actual Loops", 1)
+        if removed > worst[0]:
+            worst = (int(removed), node.get("Filter", ""))
+    return worst
 
 
 def test_a_deep_keyset_page_is_far_cheaper_than_offset(lab_database_url: str, session_options: str) -> None:
@@ -172,8 +265,23 @@ def test_a_deep_keyset_page_is_far_cheaper_than_offset(lab_database_url: str, se
                 f"expected the page after {depth} rows to hold the same ids as OFFSET {depth}; it did not")
             offset_ms = _server_ms(plain, offset_sql, (depth, limit + 1))
             keyset_ms = sum(_server_ms(plain, query, params) for query, params in deep_queries)
+            discarded, where = max((_filtered_rows(plain, query, params) for query, params in deep_queries),
+                                   default=(0, ""))
+    if discarded > 10 * limit:
+        spelled_out = " OR " in where
+        pytest.fail(
+            f"expected the page {depth} rows deep to start at the cursor in the index; your query's "
+            f"plan read and threw away {discarded} rows through the filter {where[:160]!r} "
+            f"({keyset_ms:.3f} ms vs {offset_ms:.3f} ms for OFFSET {depth}). "
+            + ("Spelled `created_at < x OR (created_at = x AND id < y)` the condition means the same "
+               "rows, but the planner cannot make an OR of two ranges an index condition: it walks the "
+               "index from the newest row and filters, which is OFFSET's cost. Write the row "
+               "comparison `(created_at, id) < (x, y)`: it is exactly the index order, so it is one "
+               "index range scan — one descent to the cursor, then the page. " if spelled_out else "")
+            + f"{COST.capitalize()}.", pytrace=False)
     assert keyset_ms * 10 <= offset_ms, (
         f"expected the page {depth} rows deep to cost at most a tenth of OFFSET {depth} on the server; "
         f"got {keyset_ms:.3f} ms for your queries vs {offset_ms:.3f} ms for OFFSET (EXPLAIN ANALYZE, "
         f"best of 5). OFFSET reads and discards every skipped row; a keyset condition starts at the "
-        f"cursor in the index. See '7. Offset vs keyset cost' in {LESSON}.")
+        f"cursor in the index — write the cursor condition as the row comparison (created_at, id) < "
+        f"(x, y), one index range. {COST.capitalize()}.")

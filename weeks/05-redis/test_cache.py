@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import redis
 
+from course.concurrently import run_together
 from labs.week05_redis.cache import Cache
 from labs.week05_redis.lock import RedisLock
 
@@ -35,29 +35,8 @@ class CountingLoader:
         return self.value
 
 
-def run_concurrently(count: int, work: Callable[[], Any]) -> list[Any]:
-    """Start ``count`` threads behind a barrier so they call ``work`` at the same moment."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def worker(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = work()
-        except Exception as exc:  # reported by the test, not lost in a thread
-            results[index] = exc
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(t.is_alive() for t in threads), "a caller hung for 30 s — does anyone ever give up?"
-    return results
-
-
 def test_a_miss_loads_and_a_hit_does_not(redis_client: redis.Redis) -> None:
-    cache = Cache(redis_client, ttl=60)
+    cache = Cache(redis_client, ttl_s=60)
     loader = CountingLoader({"id": 7, "name": "Ada"})
 
     first = cache.get_or_load("user:7", loader)
@@ -74,7 +53,7 @@ def test_a_miss_loads_and_a_hit_does_not(redis_client: redis.Redis) -> None:
 
 
 def test_every_cached_value_expires(redis_client: redis.Redis) -> None:
-    cache = Cache(redis_client, ttl=30, jitter=0.1)
+    cache = Cache(redis_client, ttl_s=30, jitter=0.1)
     for n in range(5):
         cache.get_or_load(f"item:{n}", CountingLoader(n))
 
@@ -88,11 +67,11 @@ def test_every_cached_value_expires(redis_client: redis.Redis) -> None:
     for n in range(5):
         ttl_ms = redis_client.pttl(cache.key_for(f"item:{n}"))
         assert 26_000 <= ttl_ms <= 33_000, (
-            f"expected a TTL within ttl=30 s ± 10 % jitter; got {ttl_ms} ms for item:{n}")
+            f"expected a TTL within ttl_s=30 s ± 10 % jitter; got {ttl_ms} ms for item:{n}")
 
 
 def test_ttls_are_jittered(redis_client: redis.Redis) -> None:
-    cache = Cache(redis_client, ttl=100, jitter=0.2)
+    cache = Cache(redis_client, ttl_s=100, jitter=0.2)
     for n in range(100):
         cache.get_or_load(f"k{n}", CountingLoader(n))
     ttls = [redis_client.pttl(cache.key_for(f"k{n}")) for n in range(100)]
@@ -106,11 +85,26 @@ def test_ttls_are_jittered(redis_client: redis.Redis) -> None:
         f"Add random jitter to each TTL — see {LESSON}, section 'TTL strategies'.")
 
 
+def test_jitter_is_a_fraction_and_zero_means_exact(redis_client: redis.Redis) -> None:
+    exact = Cache(redis_client, ttl_s=30, jitter=0)
+    draws = {exact.ttl_ms() for _ in range(50)}
+    assert draws == {30_000}, (
+        f"expected jitter=0 to give exactly ttl_s=30 s every time; ttl_ms() gave {sorted(draws)[:5]}")
+    wide = Cache(redis_client, ttl_s=10, jitter=0.5)
+    draws = {wide.ttl_ms() for _ in range(500)}
+    assert min(draws) >= 5_000 and max(draws) <= 15_000 and max(draws) - min(draws) >= 5_000, (
+        f"expected ttl_ms() drawn from 10 s × [0.5, 1.5] = 5 000–15 000 ms, spread across it; "
+        f"500 draws gave {min(draws)} … {max(draws)}. See {LESSON}, section 'TTL strategies'.")
+    for bad in (-0.1, 1.0, 1.5):
+        with pytest.raises(ValueError):
+            Cache(redis_client, ttl_s=10, jitter=bad)
+
+
 def test_concurrent_misses_call_the_loader_once(redis_client: redis.Redis) -> None:
-    cache = Cache(redis_client, ttl=60, lock_ttl=10, wait_timeout=10)
+    cache = Cache(redis_client, ttl_s=60, lock_ttl_s=10, wait_timeout_s=10)
     loader = CountingLoader({"report": "expensive"}, delay=0.3)
 
-    results = run_concurrently(20, lambda: cache.get_or_load("report", loader))
+    results = run_together(lambda _: cache.get_or_load("report", loader), 20, timeout_s=30)
 
     errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, f"expected every caller to get the value; some raised: {errors[:3]}"
@@ -122,8 +116,39 @@ def test_concurrent_misses_call_the_loader_once(redis_client: redis.Redis) -> No
         f"expected every waiter to receive the loaded value; got {[r for r in results][:5]} …")
 
 
+def test_a_waiter_that_gives_up_loads_for_itself(redis_client: redis.Redis) -> None:
+    patient = Cache(redis_client, ttl_s=60, lock_ttl_s=30, wait_timeout_s=30)
+    hasty = Cache(redis_client, ttl_s=60, lock_ttl_s=30, wait_timeout_s=0.3)
+    hasty.get_or_load("warm-up", lambda: "connected")  # (fails plainly on an unwritten starter)
+    holder_started, release_holder = threading.Event(), threading.Event()
+
+    def stuck_loader() -> Any:  # the lock holder's database query hangs until we let it go
+        holder_started.set()
+        release_holder.wait(timeout=20)
+        return {"stock": 3}
+
+    holder = threading.Thread(target=lambda: patient.get_or_load("stock:9", stuck_loader))
+    holder.start()
+    try:
+        assert holder_started.wait(timeout=10), "expected the first caller to start loading"
+        loader = CountingLoader({"stock": 3})
+        started = time.monotonic()
+        value = hasty.get_or_load("stock:9", loader)
+        waited = time.monotonic() - started
+    finally:
+        release_holder.set()
+        holder.join(timeout=30)
+    assert value == {"stock": 3} and loader.calls == 1, (
+        f"expected a waiter whose wait_timeout_s (0.3 s) ran out to run the loader itself and "
+        f"return its value; it returned {value!r} after {waited:.1f} s, its loader ran "
+        f"{loader.calls} time(s). Returning None (or the last GET) past the deadline turns a slow "
+        f"database into a wrong answer; the cache is an optimisation, never the reason a request "
+        f"fails — see {LESSON}, section 'Stampedes'.")
+    assert waited < 10, f"expected the waiter to give up after about 0.3 s; it took {waited:.1f} s"
+
+
 def test_a_failing_loader_leaves_nothing_behind(redis_client: redis.Redis) -> None:
-    cache = Cache(redis_client, ttl=60, lock_ttl=60, wait_timeout=60)
+    cache = Cache(redis_client, ttl_s=60, lock_ttl_s=60, wait_timeout_s=60)
 
     def broken() -> Any:
         raise ConnectionError("database is down")
@@ -142,7 +167,7 @@ def test_a_failing_loader_leaves_nothing_behind(redis_client: redis.Redis) -> No
 
 
 def test_invalidate_forces_a_fresh_load(redis_client: redis.Redis) -> None:
-    cache = Cache(redis_client, ttl=60)
+    cache = Cache(redis_client, ttl_s=60)
     cache.get_or_load("price:1", CountingLoader(100))
     cache.invalidate("price:1")
     value = cache.get_or_load("price:1", CountingLoader(120))
@@ -152,28 +177,29 @@ def test_invalidate_forces_a_fresh_load(redis_client: redis.Redis) -> None:
 
 
 def test_lock_is_exclusive_and_expires(redis_client: redis.Redis) -> None:
-    first = RedisLock(redis_client, "lock:job", ttl=5)
-    second = RedisLock(redis_client, "lock:job", ttl=5)
+    first = RedisLock(redis_client, "lock:job", ttl_s=5)
+    second = RedisLock(redis_client, "lock:job", ttl_s=5)
 
     assert first.acquire() is True, "expected a free lock to be acquired"
     assert second.acquire() is False, "expected a held lock to refuse a second holder"
     ttl_ms = redis_client.pttl("lock:job")
-    assert 0 < ttl_ms <= 5_000, (
-        f"expected the lock key to carry its 5 s lease as a TTL; PTTL is {ttl_ms}. Without one a "
-        f"crashed holder blocks everyone for ever — use SET … NX PX.")
+    assert 4_000 < ttl_ms <= 5_000, (
+        f"expected the lock key to carry its 5 s lease as a TTL; PTTL is {ttl_ms} ms (-1: none). "
+        f"Without one a crashed holder blocks everyone for ever; a lease in seconds passed to PX "
+        f"expires a thousand times too soon — SET … NX PX ttl_ms.")
     assert first.release() is True, "expected the holder's release() to return True"
     assert second.acquire() is True, "expected the lock to be free again after release()"
 
 
 def test_release_never_frees_someone_elses_lock(redis_client: redis.Redis) -> None:
-    slow = RedisLock(redis_client, "lock:report", ttl=0.1)
+    slow = RedisLock(redis_client, "lock:report", ttl_s=0.1)
     assert slow.acquire()
     time.sleep(0.3)  # the slow holder outlives its lease
-    fresh = RedisLock(redis_client, "lock:report", ttl=30)
+    fresh = RedisLock(redis_client, "lock:report", ttl_s=30)
     assert fresh.acquire(), "expected the expired lock to be free for a new holder"
 
     released = slow.release()
-    third = RedisLock(redis_client, "lock:report", ttl=30)
+    third = RedisLock(redis_client, "lock:report", ttl_s=30)
     stolen = third.acquire()
 
     assert not released and not stolen, (
@@ -181,3 +207,22 @@ def test_release_never_frees_someone_elses_lock(redis_client: redis.Redis) -> No
         f"holder keeps the lock (a third caller acquired it: {stolen!r}). A bare DEL deletes "
         f"whoever holds the lock now: compare your token and delete in one Lua script — see "
         f"{LESSON}, section 'A lock you can trust'.")
+
+
+def test_release_is_true_only_for_a_lease_it_deleted(redis_client: redis.Redis) -> None:
+    lock = RedisLock(redis_client, "lock:export", ttl_s=30)
+    never_held = lock.release()
+    acquired = lock.acquire()
+    first = lock.release()
+    second = lock.release()
+    assert (never_held, acquired, first, second) == (False, True, True, False), (
+        f"expected release() to answer False before acquire(), True for the release that deleted "
+        f"the lease and False for a second release; got {never_held}, (acquire {acquired}), "
+        f"{first}, {second}. Return the script's reply (1 = deleted our token, 0 = nothing of ours) "
+        f"so a caller can tell that its lease ran out — see {LESSON}, section 'A lock you can trust'.")
+    other = RedisLock(redis_client, "lock:export", ttl_s=30)
+    assert other.acquire() and not lock.release(), (
+        "expected a release() after ours was done to leave the next holder's lock alone (False)")
+    assert redis_client.exists("lock:export"), "expected the next holder to keep its lock"
+    assert lock.acquire() is False and other.release() is True and lock.acquire() is True, (
+        "expected the same lock object to be acquired again once the other holder released it")

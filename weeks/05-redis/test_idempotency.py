@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 import redis
 
+from course.concurrently import run_together
 from labs.week05_redis.idempotency import (
     IdempotencyConflict,
     IdempotencyStore,
     RequestInProgress,
     StoredResponse,
+    fingerprint,
 )
 
 LESSON = "weeks/05-redis/README.md"
@@ -71,21 +73,9 @@ def test_same_key_different_body_is_a_conflict(redis_client: redis.Redis) -> Non
 def test_concurrent_duplicates_execute_exactly_once(redis_client: redis.Redis) -> None:
     store = IdempotencyStore(redis_client)
     handler = ChargeHandler(delay=0.3)
-    barrier = threading.Barrier(12)
-    outcomes: list[Any] = []
 
-    def client_retry() -> None:
-        barrier.wait()
-        try:
-            outcomes.append(store.execute("key-3", {"amount": 500}, handler))
-        except Exception as exc:
-            outcomes.append(exc)
-
-    threads = [threading.Thread(target=client_retry) for _ in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = run_together(lambda _: store.execute("key-3", {"amount": 500}, handler), 12,
+                            timeout_s=30)
 
     assert handler.executions == 1, (
         f"expected 12 simultaneous requests with one key to execute once; the handler ran "
@@ -104,7 +94,7 @@ def test_concurrent_duplicates_execute_exactly_once(redis_client: redis.Redis) -
 
 
 def test_keys_expire(redis_client: redis.Redis) -> None:
-    store = IdempotencyStore(redis_client, ttl=0.4)
+    store = IdempotencyStore(redis_client, ttl_s=0.4)
     handler = ChargeHandler()
     store.execute("key-4", {"amount": 500}, handler)
 
@@ -120,7 +110,7 @@ def test_keys_expire(redis_client: redis.Redis) -> None:
 
 
 def test_a_request_in_flight_answers_409_and_its_claim_has_a_lease(redis_client: redis.Redis) -> None:
-    store = IdempotencyStore(redis_client, in_flight_ttl=30)
+    store = IdempotencyStore(redis_client, in_flight_ttl_s=30)
     duplicate = ChargeHandler()
     seen: dict[str, Any] = {}
 
@@ -143,9 +133,14 @@ def test_a_request_in_flight_answers_409_and_its_claim_has_a_lease(redis_client:
 
     ttls = seen["ttls"]
     assert ttls and all(0 < ttl <= 30_000 for ttl in ttls.values()), (
-        f"expected the in-flight claim to carry its in_flight_ttl=30 s lease; Redis held {ttls} "
+        f"expected the in-flight claim to carry its in_flight_ttl_s=30 s lease; Redis held {ttls} "
         f"(PTTL -1 = never expires). If the process dies mid-request, only the lease frees the key "
         f"— without it the key stays 'in progress' for ever. See {LESSON}, section 'Idempotency keys'.")
+    assert all(ttl > 25_000 for ttl in ttls.values()), (
+        f"expected the in-flight claim to live about in_flight_ttl_s=30 s (30 000 ms); Redis held "
+        f"{ttls} (PTTL ms). PX counts milliseconds: a lease passed in seconds expires while the "
+        f"handler still runs, and a duplicate then executes too. See {LESSON}, section "
+        f"'Idempotency keys'.")
     assert seen["retry_answered"], (
         "expected a retry during the first attempt to be answered at once (409); it was still "
         "waiting after 5 s")
@@ -178,3 +173,53 @@ def test_different_keys_are_independent(redis_client: redis.Redis) -> None:
     b = store.execute("key-b", {"amount": 500}, handler)
     assert handler.executions == 2 and a.body != b.body, (
         f"expected two keys to be two requests; handler ran {handler.executions} times")
+
+
+def test_records_keep_their_full_ttl(redis_client: redis.Redis) -> None:
+    store = IdempotencyStore(redis_client)  # the defaults: records for 24 h, like Stripe
+    store.execute("key-7", {"amount": 500}, ChargeHandler())
+    ttls = {k: redis_client.pttl(k) for k in redis_client.scan_iter()}
+    day_ms = 86_400_000
+    assert ttls and all(day_ms - 60_000 <= ttl <= day_ms for ttl in ttls.values()), (
+        f"expected the finished record to be kept for the default ttl_s=86 400 s (24 h, "
+        f"{day_ms} ms); Redis holds {ttls} (PTTL ms). PX counts milliseconds: 86 400 there is "
+        f"86 seconds, and a client retrying a minute later is charged again. See {LESSON}, "
+        f"section 'Idempotency keys'.")
+    short = IdempotencyStore(redis_client, namespace="short", ttl_s=5)
+    short.execute("key-8", {"amount": 500}, ChargeHandler())
+    records = {k: redis_client.pttl(k) for k in redis_client.scan_iter("short:*")}
+    assert len(records) == 1 and all(4_000 < ttl <= 5_000 for ttl in records.values()), (
+        f"expected one record under the namespace 'short', kept for ttl_s=5 s; got {records} "
+        f"(key → PTTL ms). The record's TTL is the ttl_s the store was built with.")
+
+
+def test_same_key_different_body_while_in_flight_is_a_conflict(redis_client: redis.Redis) -> None:
+    store = IdempotencyStore(redis_client)
+    seen: dict[str, Any] = {}
+
+    def first_attempt() -> StoredResponse:
+        try:
+            store.execute("key-9", {"amount": 9_900}, ChargeHandler())
+        except Exception as exc:
+            seen["other"] = exc
+        return StoredResponse(201, {"charge": "ch_first", "amount": 500})
+
+    store.execute("key-9", {"amount": 500}, first_attempt)
+    assert isinstance(seen.get("other"), IdempotencyConflict), (
+        f"expected a different body under a key still in flight to be a conflict (422) — the key "
+        f"was reused for another request, whatever state the first is in; got {seen.get('other')!r}")
+
+
+def test_fingerprint_ignores_key_order_and_whitespace_only() -> None:
+    same = [fingerprint({"amount": 500, "meta": {"a": 1, "b": [1, 2]}}),
+            fingerprint({"meta": {"b": [1, 2], "a": 1}, "amount": 500})]
+    different = [fingerprint({"amount": 501, "meta": {"a": 1, "b": [1, 2]}}),
+                 fingerprint({"amount": 500, "meta": {"a": 1, "b": [2, 1]}}),
+                 fingerprint({"amount": "500", "meta": {"a": 1, "b": [1, 2]}})]
+    assert same[0] == same[1], (
+        "expected the same body with its keys in another order (nested too) to have the same "
+        "fingerprint: serialise canonically, json.dumps(body, sort_keys=True) — see "
+        f"{LESSON}, section 'Idempotency keys'.")
+    assert len({same[0], *different}) == 4, (
+        "expected a changed amount, a reordered list and a string instead of a number to change "
+        "the fingerprint: only key order and whitespace are not part of the request")

@@ -23,12 +23,25 @@ def channel() -> str:
 
 def drain(subscription: Subscription, expected: int) -> list[Message]:
     """Up to ``expected`` messages (waiting generously for each), plus any extra that shows up."""
-    received = []
-    while len(received) < expected and (message := subscription.get(timeout=5)) is not None:
+    received: list[Message] = []
+    while len(received) < expected and (message := _next(subscription, 5)) is not None:
         received.append(message)
-    while (extra := subscription.get(timeout=0.2)) is not None:
+    while (extra := _next(subscription, 0.2)) is not None:
         received.append(extra)
     return received
+
+
+def _next(subscription: Subscription, timeout_s: float) -> Message | None:
+    """``subscription.get``, with an exception from it reported as what it most likely means."""
+    try:
+        return subscription.get(timeout_s=timeout_s)
+    except NotImplementedError:
+        raise
+    except Exception as exc:
+        pytest.fail(f"expected Subscription.get to return the next event or None; it raised {exc!r}. "
+                    f"Was a reply that is not an event — Redis's own 'subscribe' confirmation, whose "
+                    f"data is a count — decoded as one? Only replies of type 'message' are events. "
+                    f"See {LESSON}, section 'Pub/sub'.", pytrace=False)
 
 
 def test_fan_out_reaches_every_subscriber(redis_client: redis.Redis, channel: str) -> None:
@@ -56,8 +69,8 @@ def test_subscribers_only_hear_their_channels(redis_client: redis.Redis, channel
     notifier = Notifier(redis_client)
     with notifier.subscribe(channel) as orders, notifier.subscribe(channel + ":other") as other:
         notifier.publish(channel, {"order": 1})
-        assert other.get(timeout=0.3) is None, "expected a subscriber to hear only its own channel"
-        got = orders.get(timeout=2)
+        assert other.get(timeout_s=0.3) is None, "expected a subscriber to hear only its own channel"
+        got = orders.get(timeout_s=2)
     assert got == Message(channel, {"order": 1}), f"expected the event on {channel}; got {got}"
 
 
@@ -87,7 +100,7 @@ def test_a_publish_nobody_hears_is_gone(redis_client: redis.Redis, channel: str)
     notifier = Notifier(redis_client)
     receivers = notifier.publish(channel, {"lost": True})
     with notifier.subscribe(channel) as late:
-        got = late.get(timeout=0.3)
+        got = late.get(timeout_s=0.3)
     assert receivers == 0 and got is None, (
         f"expected a publish with no subscribers to reach 0 receivers and never be seen later; "
         f"got receivers={receivers}, late subscriber saw {got}")

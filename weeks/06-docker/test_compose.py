@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import labs.week06_docker as lab
-from course.target import REPO_ROOT
+from course.paths import REPO_ROOT
 
 LAB_DIR = Path(lab.__file__).parent
 COMPOSE_FILE = LAB_DIR / "compose.yaml"
@@ -142,6 +142,20 @@ def test_secrets_are_files_not_environment(config: dict[str, Any]) -> None:
         assert {"jwt_secret", "database_url"} <= mounted, (
             f"expected {name} to receive the secrets jwt_secret and database_url (the file names are "
             f"the settings' field names, read from /run/secrets); got {sorted(mounted) or 'none'}.")
+
+
+def test_postgres_requires_a_password_from_a_secret_file(config: dict[str, Any]) -> None:
+    environment = _services(config).get("db", {}).get("environment") or {}
+    method = (environment.get("POSTGRES_HOST_AUTH_METHOD") or "").lower()
+    assert method not in {"trust", "password", "md5"}, (
+        f"expected Postgres to require a scram-sha-256 password; got POSTGRES_HOST_AUTH_METHOD={method}. "
+        "`trust` lets anyone who reaches the port log in as the superuser — and a superuser can run "
+        f"`COPY … TO PROGRAM`, a shell on the server. Look at {LESSON}, section 'Loopback is not private'.")
+    password_file = environment.get("POSTGRES_PASSWORD_FILE") or ""
+    assert password_file.startswith("/run/secrets/"), (
+        f"expected the db service to read its password from a Compose secret "
+        f"(POSTGRES_PASSWORD_FILE: /run/secrets/…); got {password_file or 'no POSTGRES_PASSWORD_FILE'}. "
+        f"Look at {LESSON}, section 'Secrets as files'.")
 
 
 def test_only_the_api_is_published_and_only_on_loopback(config: dict[str, Any]) -> None:

@@ -19,13 +19,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from dockerfile_parse import DockerfileParser
 
 import labs
 import labs.week06_docker as lab
-from course.target import REPO_ROOT
+from course.paths import REPO_ROOT
 
 LAB_DIR = Path(lab.__file__).parent
 DOCKERFILE = LAB_DIR / "Dockerfile"
@@ -213,6 +214,12 @@ def test_has_a_healthcheck_that_can_run_in_the_image() -> None:
         f"expected the healthcheck to use a program the runtime image has; got {tool!r}, which a "
         "slim Python image does not ship — the check would fail forever and the container never "
         "become healthy. Use Python itself (the entry point's `healthcheck` role). "
+        f"Look at {LESSON}, section 'Healthchecks'.")
+    probed = [arg for arg in argv if "://" in arg]
+    assert all(urlsplit(url).path == "/healthz" for url in probed), (
+        f"expected the container healthcheck to probe liveness, /healthz; got {probed}. Docker marks "
+        "a container unhealthy (and an orchestrator replaces it) when the check fails: probing "
+        "/readyz would kill healthy API processes whenever PostgreSQL or Redis blips. "
         f"Look at {LESSON}, section 'Healthchecks'.")
 
 

@@ -80,6 +80,7 @@ def test_every_missing_value_is_named_in_one_clear_error(secrets_dir: Path) -> N
 
 @pytest.mark.parametrize(("name", "bad_value"), [
     ("JWT_SECRET", "too-short-but-still-secret"),
+    ("JWT_SECRET", "k" * 31),  # one short of the minimum
     ("DATABASE_URL", "mysql://root:hunter2-0451@db/app"),
     ("REDIS_URL", "localhost:6379"),
 ])
@@ -100,6 +101,20 @@ def test_invalid_values_are_rejected_without_echoing_them(monkeypatch: pytest.Mo
         "pydantic's own ValidationError text includes `input_value=…` — for a secret, that prints the "
         f"secret into the logs. Build the message from the field and the reason. Look at {LESSON}, "
         "section 'Fail fast, and clearly'.")
+
+
+def test_a_jwt_secret_of_exactly_32_characters_is_accepted(monkeypatch: pytest.MonkeyPatch,
+                                                            secrets_dir: Path) -> None:
+    minimum = "k" * 32
+    for variable, value in zip(VARIABLES, (DATABASE_URL, REDIS_URL, minimum), strict=True):
+        monkeypatch.setenv(variable, value)
+    try:
+        settings = lab.load_settings(secrets_dir)
+    except lab.SettingsError as error:
+        pytest.fail(f"expected a 32-character JWT_SECRET (the minimum) to be accepted; got:\n{error}\n"
+                    f"At least 32 means 32 passes. Look at {LESSON}, section 'Typed settings'.",
+                    pytrace=False)
+    assert settings.as_environment()["JWT_SECRET"] == minimum, "expected the 32-character secret back"
 
 
 def test_secrets_do_not_show_when_settings_are_printed(monkeypatch: pytest.MonkeyPatch,

@@ -19,7 +19,7 @@ import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -45,8 +45,10 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 class _Probe(http.server.BaseHTTPRequestHandler):
     release = threading.Event()
+    paths: ClassVar[list[str]] = []  # every path asked for, in order
 
     def do_GET(self) -> None:
+        self.paths.append(self.path)
         if self.path == "/hang":
             self.release.wait(30)  # accept, then say nothing: the probe must give up on its own
             return
@@ -103,6 +105,19 @@ def assert_healthy_control(base: str) -> None:
 
 def test_healthcheck_passes_when_the_api_answers(probe_server: str) -> None:
     assert_healthy_control(probe_server)
+
+
+def test_healthcheck_probes_healthz_on_port_by_default(probe_server: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", probe_server.rsplit(":", 1)[1])  # what the image sets
+    monkeypatch.delenv("HEALTH_PATH", raising=False)
+    _Probe.paths.clear()
+    completed = run_role("healthcheck")
+    assert completed.returncode == 0 and _Probe.paths == ["/healthz"], (
+        f"expected `healthcheck` without --url to GET http://127.0.0.1:$PORT/healthz once and exit 0; "
+        f"the server saw {_Probe.paths} and the probe gave {describe(completed)}\nThe container's "
+        f"check is liveness (/healthz), never readiness (/readyz). Look at {LESSON}, section "
+        "'Healthchecks'.")
 
 
 def test_healthcheck_fails_cleanly_on_5xx_and_on_a_closed_port(probe_server: str, free_tcp_port: int) -> None:

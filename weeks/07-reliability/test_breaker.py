@@ -1,6 +1,7 @@
 """Lab: a circuit breaker — closed → open → half-open → closed, driven by an injectable clock.
 
-See README §3 "Circuit breakers".
+See weeks/07-reliability/README.md, section '3. Circuit breakers'. The fake clock starts at
+1000 s, not 0, so "time since the circuit opened" must really be a difference.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from collections.abc import Callable
 
 import pytest
 
-from labs.week07_reliability.breaker import CircuitBreaker, CircuitOpenError
+from labs.week07_reliability.breaker import BreakerState, CircuitBreaker, CircuitOpenError
 
-LESSON = "weeks/07-reliability/README.md, §3"
+LESSON = "weeks/07-reliability/README.md, section '3. Circuit breakers'"
 
 
 class Clock:
@@ -54,7 +55,7 @@ def fail_times(breaker: CircuitBreaker, dep: Dependency, times: int) -> None:
 
 
 def test_opens_after_threshold_consecutive_failures() -> None:
-    breaker, dep = CircuitBreaker(failure_threshold=3, reset_timeout=10, clock=Clock()), Dependency()
+    breaker, dep = CircuitBreaker(failure_threshold=3, reset_timeout_s=10, clock=Clock()), Dependency()
     assert breaker.state == "closed"
     fail_times(breaker, dep, 2)
     assert breaker.state == "closed", f"expected closed after 2 of 3 failures; got {breaker.state}"
@@ -69,7 +70,7 @@ def test_opens_after_threshold_consecutive_failures() -> None:
 
 
 def test_a_success_resets_the_failure_count() -> None:
-    breaker, dep = CircuitBreaker(failure_threshold=3, reset_timeout=10, clock=Clock()), Dependency()
+    breaker, dep = CircuitBreaker(failure_threshold=3, reset_timeout_s=10, clock=Clock()), Dependency()
     fail_times(breaker, dep, 2)
     dep.healthy = True
     breaker.call(dep)
@@ -80,15 +81,23 @@ def test_a_success_resets_the_failure_count() -> None:
 
 def test_half_opens_after_the_reset_timeout() -> None:
     clock = Clock()
-    breaker, dep = CircuitBreaker(failure_threshold=2, reset_timeout=30, clock=clock), Dependency()
+    breaker, dep = CircuitBreaker(failure_threshold=2, reset_timeout_s=30, clock=clock), Dependency()
     fail_times(breaker, dep, 2)
-    clock.now += 29.9
+    clock.now += 29
     with pytest.raises(CircuitOpenError):
         breaker.call(dep)
-    clock.now += 0.1
-    assert breaker.state == "half-open", (
-        f"expected half-open once reset_timeout=30 s has passed since the circuit opened; got "
-        f"{breaker.state}. A breaker that never half-opens never recovers; look at {LESSON}")
+    clock.now += 1  # exactly reset_timeout_s = 30 s since the circuit opened
+    at_timeout = breaker.state
+    if at_timeout != "half-open":
+        clock.now += 0.5
+        later = breaker.state
+        assert later != "half-open", (
+            f"expected half-open at exactly reset_timeout_s=30 s after the circuit opened; it was still "
+            f"{at_timeout} at 30 s and half-opened only later (at 30.5 s): it half-opens late. Compare "
+            f"elapsed >= reset_timeout_s, not >; look at {LESSON}")
+        pytest.fail(f"expected half-open once reset_timeout_s=30 s has passed since the circuit opened; got "
+                    f"{at_timeout} at 30 s and {later} at 30.5 s. A breaker that never half-opens never "
+                    f"recovers; look at {LESSON}")
     dep.healthy = True
     assert breaker.call(dep) == "ok"
     assert breaker.state == "closed", (f"expected a successful trial call to close the circuit; got "
@@ -97,7 +106,7 @@ def test_half_opens_after_the_reset_timeout() -> None:
 
 def test_a_failed_trial_reopens_for_a_full_timeout() -> None:
     clock = Clock()
-    breaker, dep = CircuitBreaker(failure_threshold=2, reset_timeout=30, clock=clock), Dependency()
+    breaker, dep = CircuitBreaker(failure_threshold=2, reset_timeout_s=30, clock=clock), Dependency()
     fail_times(breaker, dep, 2)
     clock.now += 30
     fail_times(breaker, dep, 1)  # the trial fails
@@ -106,12 +115,14 @@ def test_a_failed_trial_reopens_for_a_full_timeout() -> None:
     assert breaker.state == "open", (f"expected the reset timer to restart when the trial failed; it "
                                      f"half-opened after 29 s; look at {LESSON}")
     clock.now += 1
-    assert breaker.state == "half-open"
+    assert breaker.state == "half-open", (
+        f"expected half-open a full reset_timeout_s after the failed trial; got {breaker.state}; "
+        f"look at {LESSON}")
 
 
 def test_half_open_lets_exactly_one_trial_call_through() -> None:
     clock = Clock()
-    breaker, dep = CircuitBreaker(failure_threshold=1, reset_timeout=5, clock=clock), Dependency()
+    breaker, dep = CircuitBreaker(failure_threshold=1, reset_timeout_s=5, clock=clock), Dependency()
     fail_times(breaker, dep, 1)
     clock.now += 5
     entered, release = threading.Event(), threading.Event()
@@ -142,7 +153,7 @@ def test_half_open_lets_exactly_one_trial_call_through() -> None:
 
 def test_async_calls_go_through_the_same_breaker() -> None:
     clock = Clock()
-    breaker = CircuitBreaker(failure_threshold=2, reset_timeout=10, clock=clock)
+    breaker = CircuitBreaker(failure_threshold=2, reset_timeout_s=10, clock=clock)
     awaited: list[int] = []
 
     async def down() -> None:
@@ -150,14 +161,167 @@ def test_async_calls_go_through_the_same_breaker() -> None:
         await asyncio.sleep(0)
         raise TimeoutError
 
-    async def scenario() -> None:
+    async def scenario() -> Exception | None:
         for _ in range(2):
             with pytest.raises(TimeoutError):
                 await breaker.call_async(down)
-        with pytest.raises(CircuitOpenError):
+        try:
             await breaker.call_async(down)
+        except Exception as exc:  # which exception the third call raised is the point
+            return exc
+        return None
+
+    third = asyncio.run(scenario())
+    assert isinstance(third, CircuitOpenError) and len(awaited) == 2 and breaker.state == "open", (
+        f"expected 2 awaited failures then a fast CircuitOpenError; the third call raised "
+        f"{type(third).__name__ if third else 'nothing'}, the coroutine ran {len(awaited)} times and the "
+        f"state is {breaker.state}; look at {LESSON}")
+
+
+def test_states_are_the_breaker_state_enum() -> None:
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout_s=5, clock=Clock())
+    assert isinstance(breaker.state, BreakerState) and breaker.state is BreakerState.CLOSED, (
+        f"expected .state to be a BreakerState (a StrEnum: BreakerState.CLOSED == 'closed'); got "
+        f"{breaker.state!r}; look at {LESSON}")
+    fail_times(breaker, Dependency(), 1)
+    assert breaker.state is BreakerState.OPEN, f"expected BreakerState.OPEN; got {breaker.state!r}"
+
+
+@pytest.mark.parametrize(("threshold", "timeout_s"), [(0, 10), (-1, 10), (3, 0), (3, -5)])
+def test_nonsense_settings_are_refused(threshold: int, timeout_s: float) -> None:
+    try:
+        CircuitBreaker(failure_threshold=threshold, reset_timeout_s=timeout_s, clock=Clock())
+    except ValueError:
+        return
+    pytest.fail(f"expected ValueError for failure_threshold={threshold}, reset_timeout_s={timeout_s}: a "
+                f"breaker that opens before any failure, or never waits, is a configuration bug to "
+                f"report at start-up, not at 3 a.m.; look at {LESSON}")
+
+
+def test_an_open_circuit_says_when_to_come_back() -> None:
+    clock = Clock()
+    breaker, dep = CircuitBreaker(failure_threshold=2, reset_timeout_s=30, clock=clock), Dependency()
+    fail_times(breaker, dep, 2)
+    clock.now += 12
+    with pytest.raises(CircuitOpenError) as raised:
+        breaker.call(dep)
+    waited = getattr(raised.value, "retry_after_s", None)
+    assert waited == pytest.approx(18), (
+        f"expected CircuitOpenError.retry_after_s = 18.0 (opened 12 s ago, reset_timeout_s=30): it is "
+        f"what a service puts in Retry-After; got {waited!r}; look at {LESSON}")
+
+
+def test_a_second_outage_gets_the_same_treatment_as_the_first() -> None:
+    """Recovery must leave no residue: threshold failures open it again, and there is a new trial."""
+    clock = Clock()
+    breaker, dep = CircuitBreaker(failure_threshold=3, reset_timeout_s=10, clock=clock), Dependency()
+    for outage in (1, 2, 3):
+        fail_times(breaker, dep, 2)
+        assert breaker.state == "closed", (
+            f"outage {outage}: expected closed after 2 of failure_threshold=3 failures; got {breaker.state}")
+        fail_times(breaker, dep, 1)
+        assert breaker.state == "open", (
+            f"outage {outage}: expected open after exactly failure_threshold=3 failures; got "
+            f"{breaker.state}. After a recovery the count must start again from zero; look at {LESSON}")
+        clock.now += 10
+        dep.healthy = True
+        calls = dep.calls
+        got = outcome(breaker, dep)
+        assert got == "'ok'" and dep.calls == calls + 1, (
+            f"outage {outage}: expected the first call after reset_timeout_s to run as the trial and "
+            f"return 'ok'; got {got} (dependency called {dep.calls - calls} time(s)). The trial flag must "
+            f"be cleared when a trial ends, or every later half-open rejects its trial; look at {LESSON}")
+        assert breaker.state == "closed", (
+            f"outage {outage}: expected the successful trial to close it; got {breaker.state}")
+
+
+def test_successful_async_calls_pass_through_and_count_as_successes() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failure_threshold=2, reset_timeout_s=10, clock=clock)
+    healthy = [True]
+
+    async def fetch(value: int, *, twice: bool = False) -> int:
+        await asyncio.sleep(0)
+        if not healthy[0]:
+            raise ConnectionError("down")
+        return value * (2 if twice else 1)
+
+    async def scenario() -> list[object]:
+        seen: list[object] = [await breaker.call_async(fetch, 21, twice=True)]
+        healthy[0] = False
+        with pytest.raises(ConnectionError):
+            await breaker.call_async(fetch, 1)
+        healthy[0] = True
+        seen.append(await breaker.call_async(fetch, 7))  # resets the count: 1 failure, then success
+        healthy[0] = False
+        with pytest.raises(ConnectionError):
+            await breaker.call_async(fetch, 1)
+        seen.append(breaker.state)
+        with pytest.raises(ConnectionError):
+            await breaker.call_async(fetch, 1)
+        seen.append(breaker.state)
+        clock.now += 10
+        healthy[0] = True
+        seen.append(await breaker.call_async(fetch, 5))  # the trial
+        seen.append(breaker.state)
+        return seen
+
+    try:
+        seen = asyncio.run(scenario())
+    except NotImplementedError:
+        raise
+    except Exception as exc:
+        pytest.fail(f"a successful coroutine through call_async raised {type(exc).__name__}: {exc}. "
+                    f"call_async must await fn(*args, **kwargs) and return its result; look at {LESSON}")
+    expected = [42, 7, "closed", "open", 5, "closed"]
+    assert seen == expected, (
+        f"expected results, states and trial {expected} (args and kwargs passed through, a success "
+        f"resets the count, an async trial closes the circuit); got {seen}; look at {LESSON}")
+
+
+def test_a_trial_that_is_interrupted_does_not_wedge_the_breaker() -> None:
+    """A cancelled trial (a deploy, a client that went away) says nothing about the dependency."""
+    clock = Clock()
+    breaker, dep = CircuitBreaker(failure_threshold=1, reset_timeout_s=5, clock=clock), Dependency()
+    fail_times(breaker, dep, 1)
+    clock.now += 5
+
+    async def cancelled() -> str:
+        raise asyncio.CancelledError
+
+    async def scenario() -> None:
+        with pytest.raises(asyncio.CancelledError):
+            await breaker.call_async(cancelled)
 
     asyncio.run(scenario())
-    assert len(awaited) == 2 and breaker.state == "open", (
-        f"expected 2 awaited failures then a fast CircuitOpenError; the coroutine ran {len(awaited)} "
-        f"times and the state is {breaker.state}; look at {LESSON}")
+    dep.healthy = True
+    got = outcome(breaker, dep)
+    assert got == "'ok'" and breaker.state == "closed", (
+        f"expected the next call after a cancelled trial to run as the new trial and close the circuit; "
+        f"got {got}, state {breaker.state}. Release the trial when it ends with a BaseException too "
+        f"(CancelledError, KeyboardInterrupt) without counting it as a failure; look at {LESSON}")
+
+
+def test_a_straggler_success_does_not_close_an_open_circuit() -> None:
+    """A call admitted while closed that succeeds after the circuit opened is old news."""
+    clock = Clock()
+    breaker, dep = CircuitBreaker(failure_threshold=2, reset_timeout_s=30, clock=clock), Dependency()
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_success() -> str:
+        entered.set()
+        release.wait(5)
+        return "late"
+
+    straggler = threading.Thread(target=lambda: breaker.call(slow_success))
+    straggler.start()
+    try:
+        assert entered.wait(5), "the slow call never started"
+        fail_times(breaker, dep, 2)
+    finally:
+        release.set()
+        straggler.join(5)
+    assert breaker.state == "open", (
+        f"expected the circuit to stay open: 2 failures opened it, and a success from a call that "
+        f"started before that must not close it or skip the trial; got {breaker.state}. Count an outcome "
+        f"only if the circuit is still in the state the call was admitted in; look at {LESSON}")

@@ -1,6 +1,6 @@
 """Lab: graceful shutdown of a real server process and a real worker process on SIGTERM.
 
-See README §6 "Graceful shutdown".
+See weeks/07-reliability/README.md, section '6. Graceful shutdown'.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from course.processes import ProcessFailed, RunningProcess
 
-LESSON = "weeks/07-reliability/README.md, §6"
+LESSON = "weeks/07-reliability/README.md, section '6. Graceful shutdown'"
 SERVE = [sys.executable, "-m", "labs.week07_reliability.serve", "--port", "{port}"]
 Spawn = Callable[..., RunningProcess]
 
@@ -75,7 +75,7 @@ def exit_code(process: RunningProcess, timeout: float) -> int | None:
 
 
 def test_sigterm_drains_in_flight_requests_and_refuses_new_ones(spawn: Spawn) -> None:
-    server = start(spawn, [*SERVE, "--graceful-timeout", "3"])
+    server = start(spawn, [*SERVE, "--graceful-timeout-s", "3"])
     statuses: dict[str, int | str] = {}
 
     def request(name: str, seconds: float) -> None:
@@ -109,7 +109,7 @@ def test_sigterm_drains_in_flight_requests_and_refuses_new_ones(spawn: Spawn) ->
         f"expected the 3 in-flight 1.5 s requests to complete with 200 after SIGTERM; got {short}. "
         f"Output:\n{server.output(12)}\nlook at {LESSON}")
     assert code is not None and exited_after < 12, (
-        f"expected --graceful-timeout 3 to bound the drain: the 30 s request is cut after ~3 s and the "
+        f"expected --graceful-timeout-s 3 to bound the drain: the 30 s request is cut after ~3 s and the "
         f"process exits; it was still running {exited_after:.0f} s after SIGTERM. Pass the timeout to "
         f"uvicorn (timeout_graceful_shutdown); look at {LESSON}")
     assert code == 0, (

@@ -32,11 +32,11 @@ def upgrade() -> None:
     4. build ``ix_orders_status_created_at`` on ``(status, created_at)`` CONCURRENTLY — which
        cannot run inside a transaction: see ``op.get_context().autocommit_block()``.
     """
-    raise NotImplementedError("upgrade 0002: see weeks/04-postgres-transactions/README.md, "
-                              "section '5. Online-safe migrations'")
+    raise NotImplementedError(
+        "upgrade 0002 — see weeks/04-postgres-transactions/README.md, section '5. Online-safe migrations'")
 
 
 def downgrade() -> None:
     """0002 → 0001: drop the index (concurrently) and the column; keep every order."""
-    raise NotImplementedError("downgrade 0002: see weeks/04-postgres-transactions/README.md, "
-                              "section '5. Online-safe migrations'")
+    raise NotImplementedError(
+        "downgrade 0002 — see weeks/04-postgres-transactions/README.md, section '5. Online-safe migrations'")
