@@ -47,10 +47,17 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         {"Set up": "setup.md"},
         {"Your progress": "progress.md"},
         {"Weeks": weeks_nav},
+        {"System designs": _design_pages(Path(config["docs_dir"]))},
         {"Anchor service": "anchor.md"},
         {"Interviews": "interviews.md"},
     ]
     return config
+
+
+def _design_pages(docs_dir: Path) -> list[str]:
+    """The written designs (week 11's, the interview answers): the template first, then by name."""
+    pages = sorted(path.relative_to(docs_dir).as_posix() for path in (docs_dir / "designs").glob("*.md"))
+    return sorted(pages, key=lambda page: page != "designs/index.md")
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:

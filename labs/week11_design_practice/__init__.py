@@ -1,0 +1,1 @@
+"""Week 11 — design practice: webhooks signed and delivered, a public API with keys and quotas, inference."""

@@ -1,0 +1,1 @@
+"""Week 12 — Cloud basics: object storage, secrets, managed Postgres settings, a deployment."""
