@@ -103,15 +103,18 @@ def start_process(
     process = RunningProcess(popen, Path(log_name), port)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if popen.poll() is not None:
-            raise ProcessFailed(f"`{' '.join(argv)}` exited with {popen.returncode} before it was "
-                                f"ready. Its output:\n{process.output()}")
+        # Whether it exited is read before whether it was ready: a process that prints its ready
+        # line and finishes between two polls was ready, not a failure.
+        exited = popen.poll() is not None
         if ready_line is not None and ready_line in process.output(last_lines=200):
             return process
-        if ready_line is None and port is not None and port_accepts(port):
+        if ready_line is None and port is not None and not exited and port_accepts(port):
             return process
         if ready_line is None and port is None:
             return process
+        if exited:
+            raise ProcessFailed(f"`{' '.join(argv)}` exited with {popen.returncode} before it was "
+                                f"ready. Its output:\n{process.output()}")
         time.sleep(0.05)
     process.stop()
     raise ProcessFailed(f"`{' '.join(argv)}` was not ready after {timeout:.0f}s. Its output:\n"

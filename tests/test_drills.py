@@ -206,3 +206,16 @@ def test_processes_start_in_the_background_and_stop_together(server_script: list
     assert failing.started() is None
     with pytest.raises(ProcessFailed, match="exited with 3"):
         failing.result()
+
+
+def test_a_process_that_prints_ready_and_exits_at_once_was_ready() -> None:
+    """Readiness is read before the exit: a short job that says `ready` and ends is not a failure."""
+    process = start_process([sys.executable, "-c", "print('ready', flush=True)"], ready_line="ready")
+    process.popen.wait(timeout=10)
+    assert "ready" in process.output()
+
+
+def test_a_process_that_exits_without_its_ready_line_fails_with_its_output() -> None:
+    with pytest.raises(ProcessFailed, match="exited with 3 before it was ready"):
+        start_process([sys.executable, "-c", "print('oops'); raise SystemExit(3)"],
+                      ready_line="ready")
