@@ -20,16 +20,17 @@ from matplotlib.figure import Figure
 WIDTH_IN, HEIGHT_IN, DPI = 7.0, 3.6, 100
 
 
-def axes(title: str, xlabel: str, ylabel: str, *, ncols: int = 1,
+def axes(title: str, xlabel: str, ylabel: str, *, ncols: int = 1, sharey: bool = True,
          width_in: float = WIDTH_IN, height_in: float = HEIGHT_IN) -> tuple[Figure, Axes]:
     """A figure with one set of axes, titled and labelled — a figure without units reads as a guess.
 
-    With ``ncols > 1`` the title goes on the figure and every panel shares the labels; use
-    :func:`panels` to reach the other axes.
+    With ``ncols > 1`` the title goes on the figure, every panel gets the x label, and the panels
+    share the y axis (so their heights compare at a glance) unless ``sharey=False`` — then give
+    each panel its own y label. :func:`panels` reaches the other axes.
     """
     fig = Figure(figsize=(width_in * (1 if ncols == 1 else 1.15), height_in), dpi=DPI,
                  layout="constrained")
-    grid = fig.subplots(1, ncols, sharey=ncols > 1, squeeze=False)[0]
+    grid = fig.subplots(1, ncols, sharey=sharey and ncols > 1, squeeze=False)[0]
     for ax in grid:
         ax.set_xlabel(xlabel)
         ax.grid(True, alpha=0.3)

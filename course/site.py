@@ -213,7 +213,9 @@ def render_burn_up_svg(chart: progress.BurnUp) -> str:
     parts.append(f'<line class="today" x1="{x(chart.today)}" x2="{x(chart.today)}" y1="{_PAD_TOP}" '
                  f'y2="{_PAD_TOP + plot_h}" stroke="currentColor" stroke-opacity="0.5" '
                  'stroke-dasharray="2 3"/>')
-    parts.append(text(x(chart.today), _PAD_TOP - 4, "today"))
+    near_left = x(chart.today) - _PAD_LEFT < 30
+    parts.append(text(x(chart.today) + (4 if near_left else 0), _PAD_TOP - 4, "today",
+                      anchor="start" if near_left else "middle"))
     if chart.started:
         path = [f"M{x(chart.start)},{y(0)}"]
         for count, day in enumerate(chart.passes, start=1):
@@ -224,8 +226,8 @@ def render_burn_up_svg(chart: progress.BurnUp) -> str:
         legend = [("#2e7d32", "", f"labs passed ({chart.done})"),
                   ("#3f51b5", ' stroke-dasharray="6 4"', f"pace line ({chart.expected:.0f} by today)")]
     else:
-        parts.append(text(_PAD_LEFT + plot_w / 2, _PAD_TOP + plot_h / 2,
-                          "not started — `course start` starts your clock", size=13))
+        parts.append(text(_PAD_LEFT + plot_w * 0.35, _PAD_TOP + plot_h * 0.4,
+                          "not started — run course start to start your clock", size=13))
         legend = [("#3f51b5", ' stroke-dasharray="6 4"', "pace line if you start today")]
     for row, (colour, dash, label) in enumerate(legend):
         ly = _PAD_TOP + 10 + 16 * row

@@ -50,7 +50,8 @@ def test_notebook_stores_captioned_figures(path: Path) -> None:
     cells = notebook.cells
     figures = _figures(cells)
     if not figures:
-        assert notebook.metadata.get("course", {}).get("no_figures"), (
+        exempt = bool(notebook.metadata.get("course", {}).get("no_figures"))
+        assert exempt, (
             f"{path.name} stores no figure: draw each measured distribution, curve or timeline with "
             "course.figures and re-run `python -m course.notebooks --write`, or say in the notebook's "
             'metadata why it has none: "course": {"no_figures": "…"}')
