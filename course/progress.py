@@ -143,6 +143,12 @@ class BurnUp:
 
 
 def burn_up(tracker: Tracker, today: dt.date | None = None) -> BurnUp:
+    """The chart's data: each curriculum lab's first pass, against the pace line.
+
+    A pass dated before the start (the learner moved the start date later) counts on the start
+    day, and one dated after today (a clock that disagrees) counts today, so the steps always
+    stay inside the chart. Labs no longer in the curriculum do not count, as in ``labs_passed``.
+    """
     today = today or dt.date.today()
     start = tracker.start or today
     target = tracker.target or default_target(start)
