@@ -247,12 +247,13 @@ def render_progress(state: tracker.Tracker | None) -> str:
         passed, total = progress.labs_passed(state)
         pace = progress.pace(state)
         dates = f"started {state.start} · target {state.target}" if state.start else "not started yet"
-        chart = progress.burn_up(state)
         lines += [f"**{passed} of {total} labs passed** · {dates}",
-                  "", f"Pace: {pace.summary}.", "", f"Next: {progress.next_step(state).command_line}", "",
-                  '<figure class="burn-up-chart" markdown="0">', render_burn_up_svg(chart),
-                  "<figcaption>Each step up is a lab's first pass; while the green line stays on or above "
-                  "the dashed pace line you will finish by the target date.</figcaption>", "</figure>", ""]
+                  "", f"Pace: {pace.summary}.", "", f"Next: {progress.next_step(state).command_line}", ""]
+    # Without a usable tracker the chart is the not-started one: the page never loses its chart.
+    lines += ['<figure class="burn-up-chart" markdown="0">',
+              render_burn_up_svg(progress.burn_up(state or tracker.Tracker())),
+              "<figcaption>Each step up is a lab's first pass; while the green line stays on or above "
+              "the dashed pace line you will finish by the target date.</figcaption>", "</figure>", ""]
     lines += ["## Labs", "", "| week | lab | status | first passed | commit |", "|---|---|---|---|---|"]
     for week, lab in curriculum.all_labs():
         entry = state.labs.get(lab.id) if state else None

@@ -144,7 +144,8 @@ def test_the_progress_page_before_and_after_the_clock_starts() -> None:
     assert "not started yet" in fresh and "course start" in fresh, fresh[:400]
     started = site.render_progress(tracker.Tracker(start="2026-12-01", target="2027-05-31"))
     assert "started 2026-12-01 · target 2027-05-31" in started, started[:400]
-    assert "No `tracker.yaml`" in site.render_progress(None)
-    for page in (fresh, started):
+    missing = site.render_progress(None)
+    assert "No `tracker.yaml`" in missing
+    for page in (fresh, started, missing):
         assert '<svg id="burn-up"' in page and "\n\n" not in page.split("<figure")[1].split("</figure>")[0], \
             "the burn-up chart is one raw-HTML block (a blank line inside would end it)"
