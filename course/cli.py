@@ -113,6 +113,7 @@ def status() -> None:
     passed, total = progress.labs_passed(state)
     pace = progress.pace(state)
     console.print(f"\n[bold]labs[/bold] {passed}/{total} passed · [bold]pace[/bold] {pace.summary}")
+    console.print(f"[bold]burn-up[/bold] {progress.pace_bar(progress.burn_up(state))}")
     ready = progress.anchor_readiness(state)
     pieces = "  ".join(f"{'✓' if ok else '·'} {title}" for _, title, ok in ready)
     console.print(f"[bold]anchor[/bold] {sum(ok for *_, ok in ready)}/{len(ready)} ready: {pieces}")

@@ -106,3 +106,73 @@ def anchor_readiness(tracker: Tracker) -> list[tuple[str, str, bool]]:
 def labs_passed(tracker: Tracker) -> tuple[int, int]:
     labs = curriculum.all_labs()
     return sum(tracker.passed(lab.id) for _, lab in labs), len(labs)
+
+
+@dataclass(frozen=True)
+class BurnUp:
+    """Labs passed over time against the pace line — "am I on pace?" in one look.
+
+    The pace line runs from 0 labs on the start date to every lab on the target date. Before the
+    clock starts there is no start date, so the line is drawn as if the learner started today
+    (``started`` is False and the chart says so) rather than failing or drawing nothing.
+    """
+
+    start: dt.date
+    target: dt.date
+    today: dt.date
+    total: int
+    passes: tuple[dt.date, ...]  # the day each passed lab first passed, oldest first
+    started: bool
+
+    def done_by(self, day: dt.date) -> int:
+        return sum(passed <= day for passed in self.passes)
+
+    def pace_at(self, day: dt.date) -> float:
+        """Labs the pace line says are done by ``day`` (0 before the start, all after the target)."""
+        span = max((self.target - self.start).days, 1)
+        elapsed = min(max((day - self.start).days, 0), span)
+        return self.total * elapsed / span
+
+    @property
+    def done(self) -> int:
+        return self.done_by(self.today)
+
+    @property
+    def expected(self) -> float:
+        return self.pace_at(self.today)
+
+
+def burn_up(tracker: Tracker, today: dt.date | None = None) -> BurnUp:
+    """The chart's data: each curriculum lab's first pass, against the pace line.
+
+    A pass dated before the start (the learner moved the start date later) counts on the start
+    day, and one dated after today (a clock that disagrees) counts today, so the steps always
+    stay inside the chart. Labs no longer in the curriculum do not count, as in ``labs_passed``.
+    """
+    today = today or dt.date.today()
+    start = tracker.start or today
+    target = tracker.target or default_target(start)
+    labs = curriculum.all_labs()
+    passes = sorted(min(max(entry.first_passed.date(), start), today)
+                    for _, lab in labs
+                    if (entry := tracker.labs.get(lab.id)) is not None and entry.first_passed is not None)
+    return BurnUp(start, target, today, len(labs), tuple(passes), tracker.start is not None)
+
+
+def pace_bar(chart: BurnUp, width: int = 20) -> str:
+    """One terminal line: labs done as a filled bar, ``│`` where the pace line is today.
+
+    ``█████│░░░░░░░░░░░░░░  6/26 labs · pace 5 by today, 1 ahead``
+    """
+    total = max(chart.total, 1)
+    filled = round(width * chart.done / total)
+    marker = min(round(width * chart.expected / total), width - 1)
+    cells = ["█" if i < filled else "░" for i in range(width)]
+    cells[marker] = "│"
+    gap = chart.done - round(chart.expected)
+    if not chart.started:
+        verdict = "not started"
+    else:
+        verdict = f"pace {round(chart.expected)} by today, " + (f"{-gap} behind" if gap < 0 else
+                                                                f"{gap} ahead" if gap else "on pace")
+    return f"{''.join(cells)}  {chart.done}/{chart.total} labs · {verdict}"

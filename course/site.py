@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import html
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,89 @@ def render_anchor_readiness(state: tracker.Tracker | None) -> str:
     return "\n".join(rows)
 
 
+BURN_UP_SIZE = (640, 280)  # px; the chart scales down with the page (viewBox)
+_PAD_LEFT, _PAD_RIGHT, _PAD_TOP, _PAD_BOTTOM = 52, 24, 36, 48
+
+
+def render_burn_up_svg(chart: progress.BurnUp) -> str:
+    """The burn-up chart as inline SVG: labs passed (steps) against the pace line (dashed).
+
+    Drawn by hand at build time from ``tracker.yaml`` — a few dozen elements, no JavaScript and no
+    image file, so the progress page stays one offline document. Text and axes use
+    ``currentColor`` so the chart follows the theme's light and dark palettes. One line per
+    element and no blank lines: Markdown passes the whole ``<figure>`` through as raw HTML.
+    """
+    width, height = BURN_UP_SIZE
+    plot_w, plot_h = width - _PAD_LEFT - _PAD_RIGHT, height - _PAD_TOP - _PAD_BOTTOM
+    first, last = chart.start, max(chart.target, chart.today)
+    span = max((last - first).days, 1)
+    total = max(chart.total, 1)
+
+    def x(day: dt.date) -> float:
+        return round(_PAD_LEFT + plot_w * (day - first).days / span, 1)
+
+    def y(labs: float) -> float:
+        return round(_PAD_TOP + plot_h * (1 - labs / total), 1)
+
+    def text(px: float, py: float, words: str, anchor: str = "middle", extra: str = "",
+             size: int = 11) -> str:
+        return (f'<text x="{px}" y="{py}" text-anchor="{anchor}" font-size="{size}" '
+                f'fill="currentColor"{extra}>{html.escape(words)}</text>')
+
+    title = "Labs passed over time against the pace line"
+    parts = [f'<svg id="burn-up" class="burn-up" xmlns="http://www.w3.org/2000/svg" role="img" '
+             f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" '
+             f'aria-labelledby="burn-up-title">',
+             f'<title id="burn-up-title">{title}: {chart.done} of {chart.total} passed, the pace line says '
+             f'{chart.expected:.0f} by {chart.today.isoformat()}</title>',
+             text(width / 2, 18, f"Burn-up: {title.lower()}", extra=' font-weight="bold"'),
+             f'<g stroke="currentColor" stroke-opacity="0.35" fill="none">'
+             f'<path d="M{_PAD_LEFT},{_PAD_TOP} V{_PAD_TOP + plot_h} H{_PAD_LEFT + plot_w}"/></g>']
+    step = max(1, -(-chart.total // 4))
+    for labs in sorted({*range(0, chart.total + 1, step), chart.total}):
+        parts.append(f'<line x1="{_PAD_LEFT - 4}" x2="{_PAD_LEFT + plot_w}" y1="{y(labs)}" y2="{y(labs)}" '
+                     f'stroke="currentColor" stroke-opacity="0.12"/>')
+        parts.append(text(_PAD_LEFT - 7, y(labs) + 4, str(labs), anchor="end"))
+    month = dt.date(first.year, first.month, 1)
+    while month <= last:
+        if month >= first:
+            parts.append(f'<line x1="{x(month)}" x2="{x(month)}" y1="{_PAD_TOP + plot_h}" '
+                         f'y2="{_PAD_TOP + plot_h + 4}" stroke="currentColor" stroke-opacity="0.5"/>')
+            parts.append(text(x(month), _PAD_TOP + plot_h + 16, month.strftime("%b")))
+        month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    parts.append(text(_PAD_LEFT + plot_w / 2, height - 8, f"date ({first.isoformat()} → {last.isoformat()})"))
+    parts.append(text(14, _PAD_TOP + plot_h / 2, f"labs passed (of {chart.total})",
+                      extra=f' transform="rotate(-90 14 {_PAD_TOP + plot_h / 2})"'))
+    parts.append(f'<line class="pace" x1="{x(chart.start)}" y1="{y(0)}" x2="{x(chart.target)}" '
+                 f'y2="{y(chart.total)}" stroke="#3f51b5" stroke-width="2" stroke-dasharray="6 4"/>')
+    parts.append(f'<line class="today" x1="{x(chart.today)}" x2="{x(chart.today)}" y1="{_PAD_TOP}" '
+                 f'y2="{_PAD_TOP + plot_h}" stroke="currentColor" stroke-opacity="0.5" '
+                 'stroke-dasharray="2 3"/>')
+    near_left = x(chart.today) - _PAD_LEFT < 30
+    parts.append(text(x(chart.today) + (4 if near_left else 0), _PAD_TOP - 4, "today",
+                      anchor="start" if near_left else "middle"))
+    if chart.started:
+        path = [f"M{x(chart.start)},{y(0)}"]
+        for count, day in enumerate(chart.passes, start=1):
+            path.append(f"H{x(day)} V{y(count)}")
+        path.append(f"H{x(chart.today)}")
+        parts.append(f'<path class="done" d="{" ".join(path)}" fill="none" stroke="#2e7d32" '
+                     'stroke-width="2.5"/>')
+        legend = [("#2e7d32", "", f"labs passed ({chart.done})"),
+                  ("#3f51b5", ' stroke-dasharray="6 4"', f"pace line ({chart.expected:.0f} by today)")]
+    else:
+        parts.append(text(_PAD_LEFT + plot_w * 0.35, _PAD_TOP + plot_h * 0.4,
+                          "not started — run course start to start your clock", size=13))
+        legend = [("#3f51b5", ' stroke-dasharray="6 4"', "pace line if you start today")]
+    for row, (colour, dash, label) in enumerate(legend):
+        ly = _PAD_TOP + 10 + 16 * row
+        parts.append(f'<line x1="{_PAD_LEFT + 10}" x2="{_PAD_LEFT + 34}" y1="{ly}" y2="{ly}" '
+                     f'stroke="{colour}" stroke-width="2"{dash}/>')
+        parts.append(text(_PAD_LEFT + 40, ly + 4, label, anchor="start"))
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
 def render_progress(state: tracker.Tracker | None) -> str:
     lines = ["# Your progress", ""]
     if state is None:
@@ -172,6 +256,11 @@ def render_progress(state: tracker.Tracker | None) -> str:
         dates = f"started {state.start} · target {state.target}" if state.start else "not started yet"
         lines += [f"**{passed} of {total} labs passed** · {dates}",
                   "", f"Pace: {pace.summary}.", "", f"Next: {progress.next_step(state).command_line}", ""]
+    # Without a usable tracker the chart is the not-started one: the page never loses its chart.
+    lines += ['<figure class="burn-up-chart" markdown="0">',
+              render_burn_up_svg(progress.burn_up(state or tracker.Tracker())),
+              "<figcaption>Each step up is a lab's first pass; while the green line stays on or above "
+              "the dashed pace line you will finish by the target date.</figcaption>", "</figure>", ""]
     lines += ["## Labs", "", "| week | lab | status | first passed | commit |", "|---|---|---|---|---|"]
     for week, lab in curriculum.all_labs():
         entry = state.labs.get(lab.id) if state else None

@@ -73,7 +73,7 @@ def served(site: Path) -> Iterator[str]:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium); "
                                                "the browser check is skipped")
-def test_pages_render_in_headless_chromium_with_diagrams(served: str) -> None:
+def test_pages_render_in_headless_chromium_with_diagrams_figures_and_charts(served: str) -> None:
     from playwright.sync_api import sync_playwright
 
     outside: list[str] = []
@@ -90,6 +90,16 @@ def test_pages_render_in_headless_chromium_with_diagrams(served: str) -> None:
             assert page.get_by_role("heading", name="Backend Semester").is_visible()
             page.goto(f"{served}/weeks/{curriculum.week(1).folder.name}/")
             assert page.get_by_role("heading", level=1).first.inner_text().startswith("Week 01")
+            figure = page.locator("article img[src^='data:image/png']").first
+            figure.scroll_into_view_if_needed()
+            drawn = figure.evaluate("img => img.complete && img.naturalWidth > 100")
+            assert drawn, "the week page shows no drawn notebook figure (a PNG in the notebook's output)"
+            page.goto(served + "/progress/")
+            chart = page.locator("svg#burn-up")
+            box = chart.bounding_box()
+            assert box is not None and box["width"] > 300 and box["height"] > 100, \
+                f"the progress page's burn-up chart is not drawn: {box}"
+            assert chart.locator("line.pace").count() == 1, "the burn-up chart has no pace line"
             page.goto(served + "/anchor/")
             diagram = page.locator("div.mermaid").first
             page.wait_for_function(
@@ -102,6 +112,31 @@ def test_pages_render_in_headless_chromium_with_diagrams(served: str) -> None:
     assert not outside, f"the site asked the internet for: {outside[:5]}"
 
 
+def test_the_burn_up_chart_draws_an_empty_or_a_started_tracker() -> None:
+    import datetime as dt
+    import xml.etree.ElementTree as ET
+
+    from course import progress, site, tracker
+
+    svg_ns = "{http://www.w3.org/2000/svg}"
+    empty = progress.burn_up(tracker.Tracker(), today=dt.date(2026, 12, 2))
+    fresh = ET.fromstring(site.render_burn_up_svg(empty))
+    lines = {el.get("class"): el for el in fresh.iter(f"{svg_ns}line")}
+    assert "pace" in lines, "an empty tracker still shows the pace line"
+    assert not [el for el in fresh.iter(f"{svg_ns}path") if el.get("class") == "done"]
+    assert any("not started" in (el.text or "") for el in fresh.iter(f"{svg_ns}text"))
+
+    first_lab = curriculum.all_labs()[0][1].id
+    passed = tracker.LabProgress(first_passed=dt.datetime(2026, 12, 5, tzinfo=dt.UTC))
+    state = tracker.Tracker(start=dt.date(2026, 12, 1), target=dt.date(2027, 5, 31), labs={first_lab: passed})
+    chart = ET.fromstring(site.render_burn_up_svg(progress.burn_up(state, today=dt.date(2027, 1, 10))))
+    done = [el for el in chart.iter(f"{svg_ns}path") if el.get("class") == "done"]
+    assert len(done) == 1 and done[0].get("d", "").count("V") == 1, "one step per lab passed"
+    texts = " ".join(el.text or "" for el in chart.iter(f"{svg_ns}text"))
+    assert "labs passed (of" in texts and "date (2026-12-01" in texts, "axes are labelled"
+    assert "1 of" in (chart.find(f"{svg_ns}title").text or "")
+
+
 def test_the_progress_page_before_and_after_the_clock_starts() -> None:
     from course import site, tracker
 
@@ -109,4 +144,8 @@ def test_the_progress_page_before_and_after_the_clock_starts() -> None:
     assert "not started yet" in fresh and "course start" in fresh, fresh[:400]
     started = site.render_progress(tracker.Tracker(start="2026-12-01", target="2027-05-31"))
     assert "started 2026-12-01 · target 2027-05-31" in started, started[:400]
-    assert "No `tracker.yaml`" in site.render_progress(None)
+    missing = site.render_progress(None)
+    assert "No `tracker.yaml`" in missing
+    for page in (fresh, started, missing):
+        assert '<svg id="burn-up"' in page and "\n\n" not in page.split("<figure")[1].split("</figure>")[0], \
+            "the burn-up chart is one raw-HTML block (a blank line inside would end it)"
