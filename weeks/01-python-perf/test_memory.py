@@ -116,9 +116,12 @@ def test_summarise_breaks_ties_in_file_order() -> None:
     assert got == ["01", "03", "05", "02"], (
         f"expected the 4 slowest as lines 01, 03, 05 (90 ms each, in file order), then 02 (the first "
         f"40 ms line); got lines {got}. Among equal durations the earlier line ranks first — a heap "
-        "of (duration, -line number, record) keeps that order; (duration, line number) reverses it")
+        "of (duration, -line number, record) keeps that order; (duration, line number) reverses it. "
+        f"See {README}, section 'Memory you can measure: slotted records and generators'")
     assert (summary.requests, summary.total_ms) == (6, 355), (
-        f"expected 6 requests and 355 ms in total; got {summary.requests} and {summary.total_ms}")
+        f"expected 6 requests and 355 ms in total; got {summary.requests} and {summary.total_ms}: count "
+        f"every record, not only the k kept. See {README}, section 'Memory you can measure: slotted "
+        "records and generators'")
 
 
 def test_read_records_skips_blank_lines(tmp_path: Path) -> None:
@@ -126,7 +129,8 @@ def test_read_records_skips_blank_lines(tmp_path: Path) -> None:
     log.write_text(f"{LINE}\n\n   \n{LINE}\n")
     got = [r.duration_ms for r in read_records(log)]
     assert got == [37, 37], (
-        f"expected the two records and no error for the blank lines between them; got {got}")
+        f"expected the two records and no error for the blank lines between them; got {got}. See "
+        f"{README}, section 'Memory you can measure: slotted records and generators'")
 
 
 def test_read_records_is_lazy(tmp_path: Path) -> None:
