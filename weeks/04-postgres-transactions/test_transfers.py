@@ -228,9 +228,9 @@ def test_retries_back_off_with_jitter(connect: Connect, accounts, monkeypatch: p
     assert not too_long, f"expected no wait far beyond its cap; got (wait, cap) {too_long}"
 
 
-def _wait_until_blocked(watcher: psycopg.Connection, worker: threading.Thread, timeout: float = 10) -> bool:
+def _wait_until_blocked(watcher: psycopg.Connection, worker: threading.Thread, timeout_s: float = 10) -> bool:
     """True once some other session of this database waits on a lock (the transfer is queued)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and worker.is_alive():
         waiting = watcher.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
