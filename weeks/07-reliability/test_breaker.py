@@ -180,7 +180,9 @@ def test_states_are_the_breaker_state_enum() -> None:
         f"expected .state to be a BreakerState (a StrEnum: BreakerState.CLOSED == 'closed'); got "
         f"{breaker.state!r}; look at {LESSON}")
     fail_times(breaker, Dependency(), 1)
-    assert breaker.state is BreakerState.OPEN, f"expected BreakerState.OPEN; got {breaker.state!r}"
+    assert breaker.state is BreakerState.OPEN, (
+        f"expected BreakerState.OPEN after failure_threshold=1 failure; got {breaker.state!r}; "
+        f"look at {LESSON}")
 
 
 @pytest.mark.parametrize(("threshold", "timeout_s"), [(0, 10), (-1, 10), (3, 0), (3, -5)])
@@ -214,7 +216,8 @@ def test_a_second_outage_gets_the_same_treatment_as_the_first() -> None:
     for outage in (1, 2, 3):
         fail_times(breaker, dep, 2)
         assert breaker.state == "closed", (
-            f"outage {outage}: expected closed after 2 of failure_threshold=3 failures; got {breaker.state}")
+            f"outage {outage}: expected closed after 2 of failure_threshold=3 failures; got {breaker.state}. "
+            f"After a recovery the count starts again from zero; look at {LESSON}")
         fail_times(breaker, dep, 1)
         assert breaker.state == "open", (
             f"outage {outage}: expected open after exactly failure_threshold=3 failures; got "
@@ -228,7 +231,8 @@ def test_a_second_outage_gets_the_same_treatment_as_the_first() -> None:
             f"return 'ok'; got {got} (dependency called {dep.calls - calls} time(s)). The trial flag must "
             f"be cleared when a trial ends, or every later half-open rejects its trial; look at {LESSON}")
         assert breaker.state == "closed", (
-            f"outage {outage}: expected the successful trial to close it; got {breaker.state}")
+            f"outage {outage}: expected the successful trial to close it; got {breaker.state}; "
+            f"look at {LESSON}")
 
 
 def test_successful_async_calls_pass_through_and_count_as_successes() -> None:

@@ -73,8 +73,8 @@ def log_lines(process: RunningProcess) -> list[dict[str, object]]:
     return lines
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
+def wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if condition():
             return True
