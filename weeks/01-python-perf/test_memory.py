@@ -7,16 +7,15 @@ Memory is measured, not inferred: ``tracemalloc`` counts every byte Python alloc
 from __future__ import annotations
 
 import gc
-import threading
 import time
 import tracemalloc
 import weakref
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from course.concurrently import run_together
 from labs.week01_python_perf.loglines import write_log
 from labs.week01_python_perf.memory import LogRecord, WeakCache, parse_record, read_records, summarise
 
@@ -196,14 +195,12 @@ def test_cache_loads_once_when_threads_miss_together() -> None:
         return Session(key)
 
     cache: WeakCache[str, Session] = WeakCache(slow_load)
-    barrier = threading.Barrier(8)
-
-    def get() -> Session:
-        barrier.wait()
-        return cache.get("u1")
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        sessions = list(pool.map(lambda _: get(), range(8)))
+    outcomes = run_together(lambda _: cache.get("u1"), 8, timeout_s=30)
+    errors = [repr(o) for o in outcomes if isinstance(o, Exception)]
+    assert not errors, (
+        f"expected every get() to return the session; {len(errors)} of 8 raised, e.g. {errors[0]}. "
+        f"See {README}, section 'Object lifecycle: refcounts, cycles, weak references'")
+    sessions = [o for o in outcomes if isinstance(o, Session)]
     assert loaded == ["u1"] and all(s is sessions[0] for s in sessions), (
         f"expected 8 threads missing at once to share one load and one object; the loader ran "
         f"{len(loaded)} times and they got {len({id(s) for s in sessions})} distinct objects. Check "
