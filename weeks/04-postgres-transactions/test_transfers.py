@@ -22,10 +22,10 @@ from labs.week04_postgres_transactions.transfers import InsufficientFunds, Unkno
 
 Connect = Callable[[], psycopg.Connection]
 LESSON = "weeks/04-postgres-transactions/README.md"
-ONE_TRANSACTION = f"see {LESSON}, section '1. A transfer is one transaction'"
-LOST_UPDATES = f"see {LESSON}, section '2. Lost updates and FOR UPDATE'"
-RETRYING = f"see {LESSON}, section '3. Retrying serialization failures'"
-DEADLOCKS = f"see {LESSON}, section '4. Deadlocks and lock ordering'"
+ONE_TRANSACTION = f"see {LESSON}, section 'A transfer is one transaction'"
+LOST_UPDATES = f"see {LESSON}, section 'Lost updates and FOR UPDATE'"
+RETRYING = f"see {LESSON}, section 'Retrying serialization failures'"
+DEADLOCKS = f"see {LESSON}, section 'Deadlocks and lock ordering'"
 
 
 @pytest.fixture
