@@ -1,6 +1,6 @@
 """Lab: a circuit breaker — closed → open → half-open → closed, driven by an injectable clock.
 
-See weeks/07-reliability/README.md, section '3. Circuit breakers'. The fake clock starts at
+See weeks/07-reliability/README.md, section 'Circuit breakers'. The fake clock starts at
 1000 s, not 0, so "time since the circuit opened" must really be a difference.
 """
 
@@ -14,7 +14,7 @@ import pytest
 
 from labs.week07_reliability.breaker import BreakerState, CircuitBreaker, CircuitOpenError
 
-LESSON = "weeks/07-reliability/README.md, section '3. Circuit breakers'"
+LESSON = "weeks/07-reliability/README.md, section 'Circuit breakers'"
 
 
 class Clock:

@@ -3,7 +3,7 @@
 The tests inject ``sleep``/``async_sleep``, ``clock`` and ``rand``: time is fake, so they run in
 milliseconds and every delay is observable. The fake clock starts at 1000 s, not 0, as a real
 monotonic clock does: "seconds since the first call" must be a difference of two readings.
-See weeks/07-reliability/README.md, section '2. Retries that do not make things worse'.
+See weeks/07-reliability/README.md, section 'Retries that do not make things worse'.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from labs.week07_reliability.retry import full_jitter, is_transient, retry
 
-LESSON = "weeks/07-reliability/README.md, section '2. Retries that do not make things worse'"
+LESSON = "weeks/07-reliability/README.md, section 'Retries that do not make things worse'"
 
 
 class FakeTime:

@@ -1,6 +1,6 @@
 """Lab: graceful shutdown of a real server process and a real worker process on SIGTERM.
 
-See weeks/07-reliability/README.md, section '6. Graceful shutdown'.
+See weeks/07-reliability/README.md, section 'Graceful shutdown'.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from course.processes import ProcessFailed, RunningProcess
 
-LESSON = "weeks/07-reliability/README.md, section '6. Graceful shutdown'"
+LESSON = "weeks/07-reliability/README.md, section 'Graceful shutdown'"
 SERVE = [sys.executable, "-m", "labs.week07_reliability.serve", "--port", "{port}"]
 Spawn = Callable[..., RunningProcess]
 
