@@ -28,9 +28,9 @@ from labs.week08_failure_drills.models import Item
 if TYPE_CHECKING:
     from conftest import ItemService
 
-CACHE = "ItemCache in cache.py (see weeks/08-failure-drills/README.md, section '3. Breakers and bulkheads')"
+CACHE = "ItemCache in cache.py (see weeks/08-failure-drills/README.md, section 'Breakers and bulkheads')"
 LIMITER = ("RateLimiter.check in limiter.py (see weeks/08-failure-drills/README.md, "
-           "section '4. Fail open or fail closed')")
+           "section 'Fail open or fail closed')")
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_connect_redis_bounds_every_call(redis_url: str, redis_proxy: ChaosProxy
         value = client.get("k")
         assert value == "v", (
             f"expected decode_responses=True: str values, not bytes; got {value!r}; look at connect_redis "
-            "in cache.py (see weeks/08-failure-drills/README.md, section '2. Timeouts everywhere')")
+            "in cache.py (see weeks/08-failure-drills/README.md, section 'Timeouts everywhere')")
         redis_proxy.delay(1.0)  # a round trip now takes 2 s
         started = time.monotonic()
         try:
@@ -64,7 +64,7 @@ def test_connect_redis_bounds_every_call(redis_url: str, redis_proxy: ChaosProxy
     assert took < 0.9, (
         f"expected a GET against a 2 s-slow Redis to give up after about timeout_s=0.2 s; it {outcome} "
         f"after {took:.2f}s. Set socket_timeout and socket_connect_timeout, and retries=0 — look at "
-        "connect_redis in cache.py (see weeks/08-failure-drills/README.md, section '2. Timeouts everywhere')")
+        "connect_redis in cache.py (see weeks/08-failure-drills/README.md, section 'Timeouts everywhere')")
 
 
 def test_cache_entries_expire_after_ttl_s(redis_url: str, redis_client: redis.Redis) -> None:
