@@ -161,17 +161,23 @@ def test_async_calls_go_through_the_same_breaker() -> None:
         await asyncio.sleep(0)
         raise TimeoutError
 
-    async def scenario() -> None:
-        for _ in range(2):
-            with pytest.raises(TimeoutError):
+    async def scenario() -> list[str]:
+        seen = []
+        for _ in range(3):
+            try:
                 await breaker.call_async(down)
-        with pytest.raises(CircuitOpenError):
-            await breaker.call_async(down)
+                seen.append("returned")
+            except (TimeoutError, CircuitOpenError) as exc:
+                seen.append(type(exc).__name__)
+        return seen
 
-    asyncio.run(scenario())
-    assert len(awaited) == 2 and breaker.state == "open", (
-        f"expected 2 awaited failures then a fast CircuitOpenError; the coroutine ran {len(awaited)} "
-        f"times and the state is {breaker.state}; look at {LESSON}")
+    seen = asyncio.run(scenario())
+    expected = ["TimeoutError", "TimeoutError", "CircuitOpenError"]
+    assert seen == expected and len(awaited) == 2 and breaker.state == "open", (
+        f"expected 2 awaited failures then a fast CircuitOpenError ({expected}); got {seen}, the "
+        f"coroutine ran {len(awaited)} times and the state is {breaker.state}. A failure happens at the "
+        f"await, so call_async must await fn(*args, **kwargs) inside the breaker and count it there; "
+        f"look at {LESSON}")
 
 
 def test_states_are_the_breaker_state_enum() -> None:
