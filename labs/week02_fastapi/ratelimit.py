@@ -25,11 +25,22 @@ TODO = "see weeks/02-fastapi/README.md, section 'Rate limiting'"
 
 @dataclass(frozen=True)
 class Decision:
+    """One limiter decision, with the fields and names of week 05's Redis limiters:
+
+    * ``allowed`` — whether this request may proceed;
+    * ``limit`` — requests per window;
+    * ``remaining`` — how many more requests would be allowed right now, after this one;
+    * ``retry_after_s`` — seconds until the next request would be allowed (0.0 while ``remaining`` > 0);
+    * ``reset_after_s`` — seconds until quota frees up: the oldest counted request leaves the
+      window (0.0 with none), the moment the ``RateLimit`` header's ``t=`` reports. (Week 05's
+      limiters report when the key is back to its *full* quota; see the lesson.)
+    """
+
     allowed: bool
     limit: int
     remaining: int
-    retry_after_s: float  # 0 when allowed; else seconds until this client may send again
-    reset_after_s: float  # seconds until the oldest counted request leaves the window
+    retry_after_s: float
+    reset_after_s: float
 
 
 class SlidingWindowLimiter:
@@ -44,8 +55,8 @@ class SlidingWindowLimiter:
 
         An allowed request counts for exactly ``window_s`` seconds: at ``now - window_s`` it has
         left the window. A refused request is not counted (a client retrying while limited must
-        not lock itself out). ``retry_after_s`` is 0 when allowed, else the time until the oldest
-        counted request leaves; ``reset_after_s`` is that time in either case (0 with no requests).
+        not lock itself out). ``reset_after_s`` is the time until the oldest counted request leaves
+        (0 with no requests); ``retry_after_s`` is 0 while requests remain, else that same time.
         """
         raise NotImplementedError(TODO)
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import psycopg
 
-LESSON = "see weeks/04-postgres-transactions/README.md, section '6. Keyset pagination'"
+LESSON = "see weeks/04-postgres-transactions/README.md, section 'Keyset pagination'"
 MAX_LIMIT = 1000
 
 

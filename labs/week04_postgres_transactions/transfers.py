@@ -5,10 +5,10 @@ table ``accounts (id bigint PRIMARY KEY, balance bigint NOT NULL)`` with no CHEC
 code is the only thing standing between the ledger and a negative balance.
 
 In the order you will need them:
-see weeks/04-postgres-transactions/README.md, section '1. A transfer is one transaction';
-see weeks/04-postgres-transactions/README.md, section '2. Lost updates and FOR UPDATE';
-see weeks/04-postgres-transactions/README.md, section '3. Retrying serialization failures';
-see weeks/04-postgres-transactions/README.md, section '4. Deadlocks and lock ordering'.
+see weeks/04-postgres-transactions/README.md, section 'A transfer is one transaction';
+see weeks/04-postgres-transactions/README.md, section 'Lost updates and FOR UPDATE';
+see weeks/04-postgres-transactions/README.md, section 'Retrying serialization failures';
+see weeks/04-postgres-transactions/README.md, section 'Deadlocks and lock ordering'.
 """
 
 from __future__ import annotations
@@ -51,4 +51,4 @@ def transfer(conn: psycopg.Connection, source: int, target: int, amount: int) ->
     * transfers A→B and B→A running together must not deadlock.
     """
     raise NotImplementedError(
-        "transfer — see weeks/04-postgres-transactions/README.md, section '1. A transfer is one transaction'")
+        "transfer — see weeks/04-postgres-transactions/README.md, section 'A transfer is one transaction'")

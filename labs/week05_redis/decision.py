@@ -1,8 +1,8 @@
 """What every rate limiter answers, and the clock they share.
 
 Given complete in the starter: the limiters differ, their answer does not. The fields map onto
-the HTTP headers a rate-limited API sends (``RateLimit-Remaining``, ``RateLimit-Reset``,
-``Retry-After``).
+the HTTP headers a rate-limited API sends — week 02's ``RateLimit: "policy";r=<remaining>;t=<reset>``
+(draft-ietf-httpapi-ratelimit-headers-10) and ``Retry-After``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ One image, three roles, chosen by the Compose ``command``:
   (default 8000). Default app: ``labs.week02_fastapi.main:app``.
 * ``worker [--module MODULE]`` — validate settings likewise, then run ``MODULE`` as ``__main__``.
   Default module: ``labs.week02_fastapi.worker``.
-* ``healthcheck [--url URL] [--timeout SECONDS]`` — exit 0 if ``URL`` answers 2xx within the
+* ``healthcheck [--url URL] [--timeout-s SECONDS]`` — exit 0 if ``URL`` answers 2xx within the
   timeout (default 2 s), else 1 with a one-line reason. Default URL:
   ``http://127.0.0.1:$PORT$HEALTH_PATH`` (``HEALTH_PATH`` defaults to ``/healthz``).
 

@@ -5,7 +5,7 @@
     half-open ──(the one trial call succeeds)──▶ closed
     half-open ──(the trial call fails)──▶ open (the timer starts again)
 
-Your task (see weeks/07-reliability/README.md, section '3. Circuit breakers'):
+Your task (see weeks/07-reliability/README.md, section 'Circuit breakers'):
 implement :class:`CircuitBreaker`. Read time only from
 the injected ``clock`` (the tests move it by hand), and make it safe to share between threads.
 """
@@ -20,10 +20,13 @@ from typing import ParamSpec, TypeVar
 P = ParamSpec("P")
 T = TypeVar("T")
 
-LESSON = "see weeks/07-reliability/README.md, section '3. Circuit breakers'"
+LESSON = "see weeks/07-reliability/README.md, section 'Circuit breakers'"
 
 
 class BreakerState(StrEnum):
+    """A ``StrEnum``, so each state is also its word: ``BreakerState.HALF_OPEN == "half-open"``,
+    and logs, metric labels and JSON show it without a conversion."""
+
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half-open"

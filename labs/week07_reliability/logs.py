@@ -1,6 +1,6 @@
 """JSON logs, one object per line, that carry the request id through async code.
 
-Your task (see weeks/07-reliability/README.md, section '4. Structured logs with context'):
+Your task (see weeks/07-reliability/README.md, section 'Structured logs with context'):
 implement ``configure_logging`` with
 structlog and ``RequestContextMiddleware`` as a pure ASGI middleware. ``app.py`` (given) calls
 ``configure_logging()`` at start-up and wraps the app in the middleware.
@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
 
-LESSON = "see weeks/07-reliability/README.md, section '4. Structured logs with context'"
+LESSON = "see weeks/07-reliability/README.md, section 'Structured logs with context'"
 
 
 def configure_logging(stream: TextIO | None = None, level: int = logging.INFO) -> None:

@@ -1,6 +1,6 @@
 """RED metrics — Rate, Errors, Duration — for every HTTP request, exposed on ``/metrics``.
 
-Your task (see weeks/07-reliability/README.md, section '5. RED metrics and histograms'):
+Your task (see weeks/07-reliability/README.md, section 'RED metrics and histograms'):
 define these with ``prometheus_client`` in a
 registry of your own and record them in ``MetricsMiddleware``:
 
@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 METRICS_PATH = "/metrics"
 
-LESSON = "see weeks/07-reliability/README.md, section '5. RED metrics and histograms'"
+LESSON = "see weeks/07-reliability/README.md, section 'RED metrics and histograms'"
 
 
 def route_label(scope: Scope) -> str:

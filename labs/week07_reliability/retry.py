@@ -1,6 +1,6 @@
 """Retry a flaky call with capped exponential backoff, full jitter, a deadline and a predicate.
 
-Your task (see weeks/07-reliability/README.md, section '2. Retries that do not make things worse'):
+Your task (see weeks/07-reliability/README.md, section 'Retries that do not make things worse'):
 implement the three functions
 below. ``retry`` must decorate both plain functions and ``async def`` functions, and use only the
 injected ``sleep``/``async_sleep``/``clock``/``rand`` — the tests replace them with a fake clock.
@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-LESSON = "see weeks/07-reliability/README.md, section '2. Retries that do not make things worse'"
+LESSON = "see weeks/07-reliability/README.md, section 'Retries that do not make things worse'"
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -2,7 +2,7 @@
 
     python -m labs.week07_reliability.serve --port 8000 [--graceful-timeout-s 10]
 
-Your task (see weeks/07-reliability/README.md, section '6. Graceful shutdown'):
+Your task (see weeks/07-reliability/README.md, section 'Graceful shutdown'):
 implement ``build_server`` and ``main``.
 """
 
@@ -12,7 +12,7 @@ import sys
 
 import uvicorn
 
-LESSON = "see weeks/07-reliability/README.md, section '6. Graceful shutdown'"
+LESSON = "see weeks/07-reliability/README.md, section 'Graceful shutdown'"
 
 
 def build_server(port: int, graceful_timeout_s: int) -> uvicorn.Server:

@@ -9,7 +9,7 @@ Queue layout (the tests use it directly):
 
     python -m labs.week07_reliability.worker --redis-url redis://127.0.0.1:6379/0 --queue jobs
 
-Your task (see weeks/07-reliability/README.md, section '6. Graceful shutdown'):
+Your task (see weeks/07-reliability/README.md, section 'Graceful shutdown'):
 implement the methods marked below and ``main``.
 """
 
@@ -22,7 +22,7 @@ from types import FrameType
 
 import redis
 
-LESSON = "see weeks/07-reliability/README.md, section '6. Graceful shutdown'"
+LESSON = "see weeks/07-reliability/README.md, section 'Graceful shutdown'"
 
 
 def perform(job: dict[str, object]) -> None:

@@ -25,7 +25,7 @@ def unavailable_response(exc: Unavailable) -> JSONResponse:
     ``Retry-After`` header of ``retry_after_header(exc.retry_after_s)`` (whole seconds, at least 1)."""
     raise NotImplementedError(
         "unavailable_response: see weeks/08-failure-drills/README.md, "
-        "section '6. Designed failures: 503 and Retry-After'")
+        "section 'Designed failures: 503 and Retry-After'")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -82,6 +82,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         """Liveness: the process answers. Never checks dependencies — a restart would not fix them."""
-        return {"status": "alive"}
+        return {"status": "ok"}  # the same answer as weeks 02 and 07
 
     return app

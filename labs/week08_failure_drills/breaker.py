@@ -4,7 +4,6 @@ One per dependency: every call to PostgreSQL goes through ``deps.db_breaker.call
 to Redis (cache and limiter alike) through ``deps.redis_breaker.call(...)``. Wrapping the call is
 what makes the breaker hear about every outcome — there is nothing to forget to report.
 
-
     closed ──(failure_threshold consecutive failures)──▶ open
     open ──(reset_timeout_s elapsed: at exactly that moment)──▶ half-open
     half-open ──(the one trial call succeeds)──▶ closed
@@ -33,6 +32,9 @@ T = TypeVar("T")
 
 
 class BreakerState(StrEnum):
+    """A ``StrEnum``, so each state is also its word: ``BreakerState.HALF_OPEN == "half-open"``,
+    and logs, metric labels and JSON show it without a conversion."""
+
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half-open"

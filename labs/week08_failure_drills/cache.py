@@ -25,7 +25,7 @@ def connect_redis(url: str, timeout_s: float) -> redis.Redis:
     Use ``decode_responses=True``.
     """
     raise NotImplementedError(
-        "connect_redis: see weeks/08-failure-drills/README.md, section '2. Timeouts everywhere'")
+        "connect_redis: see weeks/08-failure-drills/README.md, section 'Timeouts everywhere'")
 
 
 class ItemCache:
@@ -43,10 +43,10 @@ class ItemCache:
         Redis fails or the circuit is open: this method never raises. Make every Redis call
         through ``self.breaker.call(...)`` so the breaker hears about each outcome."""
         raise NotImplementedError(
-            "ItemCache.get: see weeks/08-failure-drills/README.md, section '3. Breakers and bulkheads'")
+            "ItemCache.get: see weeks/08-failure-drills/README.md, section 'Breakers and bulkheads'")
 
     def put(self, item: Item) -> None:
         """Store ``item`` as JSON with a TTL of ``ttl_s`` seconds, set in the same command. Best
         effort: never raises; same breaker rule as ``get``."""
         raise NotImplementedError(
-            "ItemCache.put: see weeks/08-failure-drills/README.md, section '3. Breakers and bulkheads'")
+            "ItemCache.put: see weeks/08-failure-drills/README.md, section 'Breakers and bulkheads'")

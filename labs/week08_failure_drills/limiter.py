@@ -58,4 +58,4 @@ class RateLimiter:
         retry_after_s)`` — the open circuit's ``retry_after_s``, or the breaker's ``reset_timeout_s``.
         """
         raise NotImplementedError(
-            "RateLimiter.check: see weeks/08-failure-drills/README.md, section '4. Fail open or fail closed'")
+            "RateLimiter.check: see weeks/08-failure-drills/README.md, section 'Fail open or fail closed'")

@@ -30,13 +30,13 @@ def read_item(deps: Deps, item_id: uuid.UUID) -> Item | None:
     timed out, no pooled connection free in time) or an open circuit becomes
     ``Unavailable(reason, retry_after_s)``. An item that does not exist is ``None`` (a 404).
     """
-    raise NotImplementedError("read_item: see weeks/08-failure-drills/README.md, section '5. Degraded modes'")
+    raise NotImplementedError("read_item: see weeks/08-failure-drills/README.md, section 'Degraded modes'")
 
 
 def create_item(deps: Deps, new: NewItem) -> Item:
     """Insert a new item (``Item.create(new)``) and return it — only once it is committed."""
     raise NotImplementedError(
-        "create_item: see weeks/08-failure-drills/README.md, section '7. Acknowledge after commit'")
+        "create_item: see weeks/08-failure-drills/README.md, section 'Acknowledge after commit'")
 
 
 def readiness(deps: Deps) -> dict[str, object]:
@@ -45,4 +45,4 @@ def readiness(deps: Deps) -> dict[str, object]:
     Returns ``{"status": "ok" | "degraded" | "down", "checks": {"postgres": "up" | "down",
     "redis": "up" | "down"}}``: ok = both up, degraded = one down, down = both down.
     """
-    raise NotImplementedError("readiness: see weeks/08-failure-drills/README.md, section '5. Degraded modes'")
+    raise NotImplementedError("readiness: see weeks/08-failure-drills/README.md, section 'Degraded modes'")

@@ -26,11 +26,22 @@ POLICY_NAME = "public"
 
 @dataclass(frozen=True)
 class Decision:
+    """One limiter decision, with the fields and names of week 05's Redis limiters:
+
+    * ``allowed`` — whether this request may proceed;
+    * ``limit`` — requests per window;
+    * ``remaining`` — how many more requests would be allowed right now, after this one;
+    * ``retry_after_s`` — seconds until the next request would be allowed (0.0 while ``remaining`` > 0);
+    * ``reset_after_s`` — seconds until quota frees up: the oldest counted request leaves the
+      window (0.0 with none), the moment the ``RateLimit`` header's ``t=`` reports. (Week 05's
+      limiters report when the key is back to its *full* quota; see the lesson.)
+    """
+
     allowed: bool
     limit: int
     remaining: int
-    retry_after_s: float  # 0 when allowed; else seconds until this client may send again
-    reset_after_s: float  # seconds until the oldest counted request leaves the window
+    retry_after_s: float
+    reset_after_s: float
 
 
 class SlidingWindowLimiter:
@@ -51,9 +62,10 @@ class SlidingWindowLimiter:
             hits.append(now)
         # At most `limit` timestamps per client; a quiet client's deque empties and is dropped
         # on its next visit. (A sweep for clients who never return is what Redis TTLs buy.)
+        remaining = limit - len(hits)
         reset_after_s = hits[0] + window_s - now if hits else 0.0
-        retry_after_s = 0.0 if allowed else reset_after_s
-        return Decision(allowed, limit, limit - len(hits), retry_after_s, reset_after_s)
+        retry_after_s = 0.0 if remaining > 0 else reset_after_s  # the last allowed one also waits
+        return Decision(allowed, limit, remaining, retry_after_s, reset_after_s)
 
 
 def client_key(request: Request) -> str:

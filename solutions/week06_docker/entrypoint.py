@@ -81,11 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--module", default=DEFAULT_WORKER, help="module to run as __main__")
     probe = roles.add_parser("healthcheck", help="exit 0 if the API answers 2xx, else 1")
     probe.add_argument("--url", default=None, help="default: http://127.0.0.1:$PORT$HEALTH_PATH")
-    probe.add_argument("--timeout", type=float, default=2.0, help="seconds before giving up")
+    probe.add_argument("--timeout-s", type=float, default=2.0, help="seconds before giving up")
     args = parser.parse_args(argv)
 
     if args.role == "healthcheck":
-        return healthcheck(args.url or _default_health_url(), args.timeout)
+        return healthcheck(args.url or _default_health_url(), args.timeout_s)
     if args.role == "api":
         return serve_api(args.app)
     return run_worker(args.module)

@@ -28,6 +28,9 @@ T = TypeVar("T")
 
 
 class BreakerState(StrEnum):
+    """A ``StrEnum``, so each state is also its word: ``BreakerState.HALF_OPEN == "half-open"``,
+    and logs, metric labels and JSON show it without a conversion."""
+
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half-open"

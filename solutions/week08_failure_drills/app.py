@@ -81,6 +81,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         """Liveness: the process answers. Never checks dependencies — a restart would not fix them."""
-        return {"status": "alive"}
+        return {"status": "ok"}  # the same answer as weeks 02 and 07
 
     return app

@@ -187,7 +187,9 @@ def test_asyncio_respects_the_concurrency_limit(slow_api: SlowApi) -> None:
 def test_threads_respect_the_worker_count(slow_api: SlowApi) -> None:
     slow_api.reset()
     bodies = concurrency.fetch_all_threads(slow_api.urls(count=12, delay_ms=40), workers=3)
-    assert bodies == expected_bodies(12), f"expected the bodies in the order of the URLs; got {bodies!r}"
+    assert bodies == expected_bodies(12), (
+        f"expected the bodies in the order of the URLs; got {bodies!r}. See {README}, section "
+        "'Threads: waiting in parallel'")
     peak = slow_api.max_in_flight()
     assert 2 <= peak <= 3, (
         f"expected between 2 and workers=3 requests in flight at once; the server saw {peak}. The "
@@ -209,7 +211,9 @@ def test_an_error_status_raises_instead_of_becoming_a_body(slow_api: SlowApi, mo
     try:
         bodies = RUNNERS[model](urls)
     except httpx.HTTPStatusError as error:
-        assert error.response.status_code == 404, f"expected the 404's HTTPStatusError; got {error}"
+        assert error.response.status_code == 404, (
+            f"expected the 404's HTTPStatusError; got {error}. See {README}, section "
+            "'I/O-bound or CPU-bound?'")
         return
     pytest.fail(f"expected the {model} runner to raise httpx.HTTPStatusError for a 404; it returned "
                 f"{bodies!r} — an error page counted as a result. Call response.raise_for_status() "

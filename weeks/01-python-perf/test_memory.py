@@ -7,16 +7,15 @@ Memory is measured, not inferred: ``tracemalloc`` counts every byte Python alloc
 from __future__ import annotations
 
 import gc
-import threading
 import time
 import tracemalloc
 import weakref
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from course.concurrently import run_together
 from labs.week01_python_perf.loglines import write_log
 from labs.week01_python_perf.memory import LogRecord, WeakCache, parse_record, read_records, summarise
 
@@ -116,9 +115,12 @@ def test_summarise_breaks_ties_in_file_order() -> None:
     assert got == ["01", "03", "05", "02"], (
         f"expected the 4 slowest as lines 01, 03, 05 (90 ms each, in file order), then 02 (the first "
         f"40 ms line); got lines {got}. Among equal durations the earlier line ranks first — a heap "
-        "of (duration, -line number, record) keeps that order; (duration, line number) reverses it")
+        "of (duration, -line number, record) keeps that order; (duration, line number) reverses it. "
+        f"See {README}, section 'Memory you can measure: slotted records and generators'")
     assert (summary.requests, summary.total_ms) == (6, 355), (
-        f"expected 6 requests and 355 ms in total; got {summary.requests} and {summary.total_ms}")
+        f"expected 6 requests and 355 ms in total; got {summary.requests} and {summary.total_ms}: count "
+        f"every record, not only the k kept. See {README}, section 'Memory you can measure: slotted "
+        "records and generators'")
 
 
 def test_read_records_skips_blank_lines(tmp_path: Path) -> None:
@@ -126,7 +128,8 @@ def test_read_records_skips_blank_lines(tmp_path: Path) -> None:
     log.write_text(f"{LINE}\n\n   \n{LINE}\n")
     got = [r.duration_ms for r in read_records(log)]
     assert got == [37, 37], (
-        f"expected the two records and no error for the blank lines between them; got {got}")
+        f"expected the two records and no error for the blank lines between them; got {got}. See "
+        f"{README}, section 'Memory you can measure: slotted records and generators'")
 
 
 def test_read_records_is_lazy(tmp_path: Path) -> None:
@@ -192,14 +195,12 @@ def test_cache_loads_once_when_threads_miss_together() -> None:
         return Session(key)
 
     cache: WeakCache[str, Session] = WeakCache(slow_load)
-    barrier = threading.Barrier(8)
-
-    def get() -> Session:
-        barrier.wait()
-        return cache.get("u1")
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        sessions = list(pool.map(lambda _: get(), range(8)))
+    outcomes = run_together(lambda _: cache.get("u1"), 8, timeout_s=30)
+    errors = [repr(o) for o in outcomes if isinstance(o, Exception)]
+    assert not errors, (
+        f"expected every get() to return the session; {len(errors)} of 8 raised, e.g. {errors[0]}. "
+        f"See {README}, section 'Object lifecycle: refcounts, cycles, weak references'")
+    sessions = [o for o in outcomes if isinstance(o, Session)]
     assert loaded == ["u1"] and all(s is sessions[0] for s in sessions), (
         f"expected 8 threads missing at once to share one load and one object; the loader ran "
         f"{len(loaded)} times and they got {len({id(s) for s in sessions})} distinct objects. Check "

@@ -210,7 +210,8 @@ def test_token_lives_exactly_access_token_minutes(client, settings) -> None:
         f"(claims {claims}). A token that outlives its configured lifetime is a stolen token that "
         f"keeps working; look at create_access_token() in security.py, {LESSON}, section 'Auth'")
     assert abs(claims.get("iat", 0) - time.time()) <= 60, (
-        f"expected iat to be the issue time (now); got {claims.get('iat')}")
+        f"expected iat to be the issue time (now); got {claims.get('iat')}; look at create_access_token() "
+        f"in security.py, {LESSON}, section 'Auth'")
 
 
 def test_emails_are_compared_case_insensitively(client) -> None:

@@ -137,7 +137,9 @@ def test_a_request_that_crashes_is_logged_as_500(app, caplog) -> None:
         from fastapi.testclient import TestClient
 
         response = TestClient(app, raise_server_exceptions=False).get("/_boom")
-    assert response.status_code == 500, f"expected the crashing route to give 500; got {response.status_code}"
+    assert response.status_code == 500, (
+        f"expected the crashing route to give 500; got {response.status_code}. Log, then re-raise: "
+        f"the server turns the exception into the 500; look at {LESSON}")
     records = [r for r in caplog.records if r.name == ACCESS_LOGGER]
     statuses = [getattr(r, "status", None) for r in records]
     assert statuses == [500], (

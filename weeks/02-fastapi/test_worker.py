@@ -77,8 +77,8 @@ def delivered(database_url: str, delivery_id: str) -> str | None:
     return row[0] if row else None
 
 
-def wait_for(database_url: str, delivery_id: str, timeout: float) -> str | None:
-    deadline = time.monotonic() + timeout
+def wait_for(database_url: str, delivery_id: str, timeout_s: float) -> str | None:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if (via := delivered(database_url, delivery_id)) is not None:
             return via
@@ -120,7 +120,7 @@ def test_queued_delivery_is_run_by_a_worker_process(spawn, service_env, client, 
         f"the BackgroundTasks delivery did not happen (got {got_background!r}); "
         "background.add_task(tasks.deliver, ..., \"background\", settings)")
 
-    got_queued = wait_for(schema_url, queued_id, timeout=20)
+    got_queued = wait_for(schema_url, queued_id, timeout_s=20)
     assert got_queued == "queue", (
         f"the queued delivery was not run by the worker within 20 s (got {got_queued!r}). "
         f"Worker output:\n{worker.output(20)}")
@@ -149,7 +149,7 @@ def test_queued_work_survives_an_api_crash_background_work_does_not(spawn, servi
         f"{service_env['QUEUE_NAME']!r}, expected 1. A job must be in Redis before the response goes "
         f"out (tasks.enqueue_delivery), not in the API process's memory. {LESSON}")
     resume(queues)
-    got_queued = wait_for(schema_url, queued_id, timeout=20)
+    got_queued = wait_for(schema_url, queued_id, timeout_s=20)
     assert got_queued == "queue", (
         "the queued delivery survived the crash in Redis, but no worker ran it within 20 s. "
         f"Worker output:\n{worker.output(20)}")
@@ -168,7 +168,7 @@ HEALTH = "weeks/02-fastapi/README.md, section 'Alive and ready'"
 
 def test_healthz_and_readyz_answer_when_the_dependencies_do(client) -> None:
     alive = client.get("/healthz")
-    assert alive.status_code == 200, f"expected GET /healthz to be 200; got {alive.status_code}"
+    assert alive.status_code == 200, f"expected GET /healthz to be 200; got {alive.status_code}. See {HEALTH}"
     ready = client.get("/readyz")
     assert ready.status_code == 200, (
         f"expected GET /readyz to be 200 while PostgreSQL and Redis answer; got {ready.status_code} "
@@ -196,7 +196,7 @@ def test_readyz_is_503_naming_the_failing_dependency(app, make_settings, redis_u
         f"got {ready.status_code} {ready.text[:300]}. See {HEALTH}")
     retry_after = ready.headers.get("retry-after", "")
     assert retry_after.isdigit() and int(retry_after) >= 1, (
-        f"expected every 503 to carry Retry-After in whole seconds; got {retry_after!r}")
+        f"expected every 503 to carry Retry-After in whole seconds; got {retry_after!r}. See {HEALTH}")
     assert alive.status_code == 200, (
         f"expected GET /healthz to stay 200 while {dependency} is down — restarting the process "
         f"cannot fix its database; got {alive.status_code}. See {HEALTH}")

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from labs.week04_postgres_transactions.migrate import alembic_config
 
 LESSON = "weeks/04-postgres-transactions/README.md"
-ONLINE = f"see {LESSON}, section '5. Online-safe migrations'"
+ONLINE = f"see {LESSON}, section 'Online-safe migrations'"
 MIGRATION = "labs/week04_postgres_transactions/migrations/versions/0002_order_status.py"
 INDEX = "ix_orders_status_created_at"
 SEEDED = 300  # every third order shipped

@@ -27,8 +27,8 @@ from labs.week04_postgres_transactions.pagination import (
 
 Connect = Callable[[], psycopg.Connection]
 LESSON = "weeks/04-postgres-transactions/README.md"
-KEYSET = f"see {LESSON}, section '6. Keyset pagination'"
-COST = f"see {LESSON}, section '7. Offset vs keyset cost'"
+KEYSET = f"see {LESSON}, section 'Keyset pagination'"
+COST = f"see {LESSON}, section 'Offset vs keyset cost'"
 ROWS = 60_000
 SCHEMA = "pagination"  # its own schema: the migrations lab wipes `public` between its tests
 SEARCH_PATH = f"-c search_path={SCHEMA}"

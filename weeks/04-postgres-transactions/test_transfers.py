@@ -22,10 +22,10 @@ from labs.week04_postgres_transactions.transfers import InsufficientFunds, Unkno
 
 Connect = Callable[[], psycopg.Connection]
 LESSON = "weeks/04-postgres-transactions/README.md"
-ONE_TRANSACTION = f"see {LESSON}, section '1. A transfer is one transaction'"
-LOST_UPDATES = f"see {LESSON}, section '2. Lost updates and FOR UPDATE'"
-RETRYING = f"see {LESSON}, section '3. Retrying serialization failures'"
-DEADLOCKS = f"see {LESSON}, section '4. Deadlocks and lock ordering'"
+ONE_TRANSACTION = f"see {LESSON}, section 'A transfer is one transaction'"
+LOST_UPDATES = f"see {LESSON}, section 'Lost updates and FOR UPDATE'"
+RETRYING = f"see {LESSON}, section 'Retrying serialization failures'"
+DEADLOCKS = f"see {LESSON}, section 'Deadlocks and lock ordering'"
 
 
 @pytest.fixture
@@ -198,21 +198,23 @@ def test_a_transfer_that_never_stops_conflicting_raises(connect: Connect, accoun
     assert failures == 6, (
         f"expected exactly MAX_ATTEMPTS=6 attempts (the test set it; read it when transfer() "
         f"runs); the transaction ran {failures} time(s) — {RETRYING}.")
-    assert got == {1: 100, 2: 0}, f"expected balances untouched after the failed transfer; got {got}"
+    assert got == {1: 100, 2: 0}, (
+        f"expected balances untouched after the failed transfer; got {got} — {RETRYING}.")
 
 
 def test_retries_back_off_with_jitter(connect: Connect, accounts, monkeypatch: pytest.MonkeyPatch) -> None:
     outcome, timeline, _ = _always_failing_transfer(connect, accounts, monkeypatch, attempts=12)
     if isinstance(outcome, Exception) and not isinstance(outcome, psycopg.errors.SerializationFailure):
         pytest.fail(f"expected only SerializationFailure from an always-conflicting transfer; "
-                    f"got {outcome!r}")
+                    f"got {outcome!r} — {RETRYING}.")
     # The pause after each failed attempt: from the failing statement to the next one sent.
     waits = [timeline[i + 1][0] - end for i, (_, end, state) in enumerate(timeline[:-1])
              if state == "40001"]
     caps = [min(transfers_module.MAX_DELAY_S, transfers_module.BASE_DELAY_S * 2**attempt)
             for attempt in range(1, 12)]
     shown = ", ".join(f"{w * 1000:.0f}" for w in waits)
-    assert len(waits) == 11, f"expected 11 retries after 12 failing attempts; saw {len(waits)}"
+    assert len(waits) == 11, (
+        f"expected 11 retries after 12 failing attempts (MAX_ATTEMPTS=12); saw {len(waits)} — {RETRYING}.")
     assert sum(waits) >= 0.06, (
         f"expected the 11 retries to wait uniform(0, min({transfers_module.MAX_DELAY_S}, "
         f"{transfers_module.BASE_DELAY_S} × 2**attempt)) s each — about {sum(caps) / 2:.2f} s in "
@@ -225,12 +227,14 @@ def test_retries_back_off_with_jitter(connect: Connect, accounts, monkeypatch: p
         f"{spread * 1000:.0f} ms of each other. Identical delays send colliding transactions back "
         f"in lockstep — {RETRYING}.")
     too_long = [(w, c) for w, c in zip(waits, caps, strict=True) if w > c + 1.0]
-    assert not too_long, f"expected no wait far beyond its cap; got (wait, cap) {too_long}"
+    assert not too_long, (
+        f"expected no wait far beyond its cap min(MAX_DELAY_S, BASE_DELAY_S × 2**attempt); got (wait, cap) "
+        f"{too_long} — {RETRYING}.")
 
 
-def _wait_until_blocked(watcher: psycopg.Connection, worker: threading.Thread, timeout: float = 10) -> bool:
+def _wait_until_blocked(watcher: psycopg.Connection, worker: threading.Thread, timeout_s: float = 10) -> bool:
     """True once some other session of this database waits on a lock (the transfer is queued)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and worker.is_alive():
         waiting = watcher.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"

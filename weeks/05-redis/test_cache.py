@@ -144,7 +144,9 @@ def test_a_waiter_that_gives_up_loads_for_itself(redis_client: redis.Redis) -> N
         f"{loader.calls} time(s). Returning None (or the last GET) past the deadline turns a slow "
         f"database into a wrong answer; the cache is an optimisation, never the reason a request "
         f"fails — see {LESSON}, section 'Stampedes'.")
-    assert waited < 10, f"expected the waiter to give up after about 0.3 s; it took {waited:.1f} s"
+    assert waited < 10, (
+        f"expected the waiter to give up after about wait_timeout_s=0.3 s; it took {waited:.1f} s — see "
+        f"{LESSON}, section 'Stampedes'.")
 
 
 def test_a_failing_loader_leaves_nothing_behind(redis_client: redis.Redis) -> None:
@@ -186,7 +188,8 @@ def test_lock_is_exclusive_and_expires(redis_client: redis.Redis) -> None:
     assert 4_000 < ttl_ms <= 5_000, (
         f"expected the lock key to carry its 5 s lease as a TTL; PTTL is {ttl_ms} ms (-1: none). "
         f"Without one a crashed holder blocks everyone for ever; a lease in seconds passed to PX "
-        f"expires a thousand times too soon — SET … NX PX ttl_ms.")
+        f"expires a thousand times too soon — SET … NX PX ttl_ms. See {LESSON}, section "
+        f"'A lock you can trust'.")
     assert first.release() is True, "expected the holder's release() to return True"
     assert second.acquire() is True, "expected the lock to be free again after release()"
 
@@ -222,7 +225,10 @@ def test_release_is_true_only_for_a_lease_it_deleted(redis_client: redis.Redis) 
         f"so a caller can tell that its lease ran out — see {LESSON}, section 'A lock you can trust'.")
     other = RedisLock(redis_client, "lock:export", ttl_s=30)
     assert other.acquire() and not lock.release(), (
-        "expected a release() after ours was done to leave the next holder's lock alone (False)")
-    assert redis_client.exists("lock:export"), "expected the next holder to keep its lock"
+        "expected a release() after ours was done to leave the next holder's lock alone (False) — "
+        f"see {LESSON}, section 'A lock you can trust'.")
+    assert redis_client.exists("lock:export"), (
+        f"expected the next holder to keep its lock — see {LESSON}, section 'A lock you can trust'.")
     assert lock.acquire() is False and other.release() is True and lock.acquire() is True, (
-        "expected the same lock object to be acquired again once the other holder released it")
+        "expected the same lock object to be acquired again once the other holder released it: "
+        f"each acquire() takes a fresh token — see {LESSON}, section 'A lock you can trust'.")

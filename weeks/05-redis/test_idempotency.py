@@ -185,12 +185,14 @@ def test_records_keep_their_full_ttl(redis_client: redis.Redis) -> None:
         f"{day_ms} ms); Redis holds {ttls} (PTTL ms). PX counts milliseconds: 86 400 there is "
         f"86 seconds, and a client retrying a minute later is charged again. See {LESSON}, "
         f"section 'Idempotency keys'.")
+    before = set(redis_client.scan_iter())
     short = IdempotencyStore(redis_client, namespace="short", ttl_s=5)
     short.execute("key-8", {"amount": 500}, ChargeHandler())
-    records = {k: redis_client.pttl(k) for k in redis_client.scan_iter("short:*")}
+    records = {k: redis_client.pttl(k) for k in set(redis_client.scan_iter()) - before}
     assert len(records) == 1 and all(4_000 < ttl <= 5_000 for ttl in records.values()), (
-        f"expected one record under the namespace 'short', kept for ttl_s=5 s; got {records} "
-        f"(key → PTTL ms). The record's TTL is the ttl_s the store was built with.")
+        f"expected one new record from the store built with ttl_s=5 s, kept for 5 s; got {records} "
+        f"(key → PTTL ms). The record's TTL is the ttl_s the store was built with — see {LESSON}, "
+        f"section 'Idempotency keys'.")
 
 
 def test_same_key_different_body_while_in_flight_is_a_conflict(redis_client: redis.Redis) -> None:
@@ -207,7 +209,8 @@ def test_same_key_different_body_while_in_flight_is_a_conflict(redis_client: red
     store.execute("key-9", {"amount": 500}, first_attempt)
     assert isinstance(seen.get("other"), IdempotencyConflict), (
         f"expected a different body under a key still in flight to be a conflict (422) — the key "
-        f"was reused for another request, whatever state the first is in; got {seen.get('other')!r}")
+        f"was reused for another request, whatever state the first is in; got {seen.get('other')!r}. "
+        f"Compare the fingerprint before answering 409 — see {LESSON}, section 'Idempotency keys'.")
 
 
 def test_fingerprint_ignores_key_order_and_whitespace_only() -> None:
@@ -222,4 +225,5 @@ def test_fingerprint_ignores_key_order_and_whitespace_only() -> None:
         f"{LESSON}, section 'Idempotency keys'.")
     assert len({same[0], *different}) == 4, (
         "expected a changed amount, a reordered list and a string instead of a number to change "
-        "the fingerprint: only key order and whitespace are not part of the request")
+        "the fingerprint: only key order and whitespace are not part of the request — see "
+        f"{LESSON}, section 'Idempotency keys'.")

@@ -69,7 +69,10 @@ def test_subscribers_only_hear_their_channels(redis_client: redis.Redis, channel
     notifier = Notifier(redis_client)
     with notifier.subscribe(channel) as orders, notifier.subscribe(channel + ":other") as other:
         notifier.publish(channel, {"order": 1})
-        assert other.get(timeout_s=0.3) is None, "expected a subscriber to hear only its own channel"
+        heard = other.get(timeout_s=0.3)
+        assert heard is None, (
+            f"expected a subscriber to hear only its own channel; the one on {channel}:other got "
+            f"{heard!r} — see {LESSON}, section 'Pub/sub'.")
         got = orders.get(timeout_s=2)
     assert got == Message(channel, {"order": 1}), f"expected the event on {channel}; got {got}"
 

@@ -114,7 +114,9 @@ def test_a_jwt_secret_of_exactly_32_characters_is_accepted(monkeypatch: pytest.M
         pytest.fail(f"expected a 32-character JWT_SECRET (the minimum) to be accepted; got:\n{error}\n"
                     f"At least 32 means 32 passes. Look at {LESSON}, section 'Typed settings'.",
                     pytrace=False)
-    assert settings.as_environment()["JWT_SECRET"] == minimum, "expected the 32-character secret back"
+    assert settings.as_environment()["JWT_SECRET"] == minimum, (
+        f"expected the 32-character secret back from as_environment(); look at {LESSON}, section "
+        "'Typed settings'")
 
 
 def test_secrets_do_not_show_when_settings_are_printed(monkeypatch: pytest.MonkeyPatch,

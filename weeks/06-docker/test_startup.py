@@ -72,9 +72,9 @@ def probe_server() -> Iterator[str]:
     server.server_close()
 
 
-def run_role(*args: str, importtime: bool = False, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def run_role(*args: str, importtime: bool = False, timeout_s: float = 30) -> subprocess.CompletedProcess[str]:
     prefix = [sys.executable, "-X", "importtime", *ENTRYPOINT[1:]] if importtime else ENTRYPOINT
-    return subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=timeout_s)
 
 
 def imported_modules(importtime_stderr: str) -> dict[str, int]:
@@ -133,9 +133,9 @@ def test_healthcheck_fails_cleanly_on_5xx_and_on_a_closed_port(probe_server: str
 def test_healthcheck_gives_up_after_its_timeout(probe_server: str) -> None:
     assert_healthy_control(probe_server)
     try:
-        completed = run_role("healthcheck", "--url", f"{probe_server}/hang", "--timeout", "1", timeout=20)
+        completed = run_role("healthcheck", "--url", f"{probe_server}/hang", "--timeout-s", "1", timeout_s=20)
     except subprocess.TimeoutExpired:
-        pytest.fail("expected `healthcheck --timeout 1` against a server that never answers to give up "
+        pytest.fail("expected `healthcheck --timeout-s 1` against a server that never answers to give up "
                     "and exit 1; got a probe still waiting after 20 s. Without a timeout a wedged "
                     "API wedges its own healthcheck. Pass timeout= to urlopen. "
                     f"Look at {LESSON}, section 'Healthchecks'.", pytrace=False)

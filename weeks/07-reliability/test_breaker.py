@@ -1,6 +1,6 @@
 """Lab: a circuit breaker — closed → open → half-open → closed, driven by an injectable clock.
 
-See weeks/07-reliability/README.md, section '3. Circuit breakers'. The fake clock starts at
+See weeks/07-reliability/README.md, section 'Circuit breakers'. The fake clock starts at
 1000 s, not 0, so "time since the circuit opened" must really be a difference.
 """
 
@@ -14,7 +14,7 @@ import pytest
 
 from labs.week07_reliability.breaker import BreakerState, CircuitBreaker, CircuitOpenError
 
-LESSON = "weeks/07-reliability/README.md, section '3. Circuit breakers'"
+LESSON = "weeks/07-reliability/README.md, section 'Circuit breakers'"
 
 
 class Clock:
@@ -161,21 +161,23 @@ def test_async_calls_go_through_the_same_breaker() -> None:
         await asyncio.sleep(0)
         raise TimeoutError
 
-    async def scenario() -> Exception | None:
-        for _ in range(2):
-            with pytest.raises(TimeoutError):
+    async def scenario() -> list[str]:
+        seen = []
+        for _ in range(3):
+            try:
                 await breaker.call_async(down)
-        try:
-            await breaker.call_async(down)
-        except Exception as exc:  # which exception the third call raised is the point
-            return exc
-        return None
+                seen.append("returned")
+            except (TimeoutError, CircuitOpenError) as exc:
+                seen.append(type(exc).__name__)
+        return seen
 
-    third = asyncio.run(scenario())
-    assert isinstance(third, CircuitOpenError) and len(awaited) == 2 and breaker.state == "open", (
-        f"expected 2 awaited failures then a fast CircuitOpenError; the third call raised "
-        f"{type(third).__name__ if third else 'nothing'}, the coroutine ran {len(awaited)} times and the "
-        f"state is {breaker.state}; look at {LESSON}")
+    seen = asyncio.run(scenario())
+    expected = ["TimeoutError", "TimeoutError", "CircuitOpenError"]
+    assert seen == expected and len(awaited) == 2 and breaker.state == "open", (
+        f"expected 2 awaited failures then a fast CircuitOpenError ({expected}); got {seen}, the "
+        f"coroutine ran {len(awaited)} times and the state is {breaker.state}. A failure happens at the "
+        f"await, so call_async must await fn(*args, **kwargs) inside the breaker and count it there; "
+        f"look at {LESSON}")
 
 
 def test_states_are_the_breaker_state_enum() -> None:
@@ -184,7 +186,9 @@ def test_states_are_the_breaker_state_enum() -> None:
         f"expected .state to be a BreakerState (a StrEnum: BreakerState.CLOSED == 'closed'); got "
         f"{breaker.state!r}; look at {LESSON}")
     fail_times(breaker, Dependency(), 1)
-    assert breaker.state is BreakerState.OPEN, f"expected BreakerState.OPEN; got {breaker.state!r}"
+    assert breaker.state is BreakerState.OPEN, (
+        f"expected BreakerState.OPEN after failure_threshold=1 failure; got {breaker.state!r}; "
+        f"look at {LESSON}")
 
 
 @pytest.mark.parametrize(("threshold", "timeout_s"), [(0, 10), (-1, 10), (3, 0), (3, -5)])
@@ -218,7 +222,8 @@ def test_a_second_outage_gets_the_same_treatment_as_the_first() -> None:
     for outage in (1, 2, 3):
         fail_times(breaker, dep, 2)
         assert breaker.state == "closed", (
-            f"outage {outage}: expected closed after 2 of failure_threshold=3 failures; got {breaker.state}")
+            f"outage {outage}: expected closed after 2 of failure_threshold=3 failures; got {breaker.state}. "
+            f"After a recovery the count starts again from zero; look at {LESSON}")
         fail_times(breaker, dep, 1)
         assert breaker.state == "open", (
             f"outage {outage}: expected open after exactly failure_threshold=3 failures; got "
@@ -232,7 +237,8 @@ def test_a_second_outage_gets_the_same_treatment_as_the_first() -> None:
             f"return 'ok'; got {got} (dependency called {dep.calls - calls} time(s)). The trial flag must "
             f"be cleared when a trial ends, or every later half-open rejects its trial; look at {LESSON}")
         assert breaker.state == "closed", (
-            f"outage {outage}: expected the successful trial to close it; got {breaker.state}")
+            f"outage {outage}: expected the successful trial to close it; got {breaker.state}; "
+            f"look at {LESSON}")
 
 
 def test_successful_async_calls_pass_through_and_count_as_successes() -> None:

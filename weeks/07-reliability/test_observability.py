@@ -2,8 +2,8 @@
 
 One real uvicorn process serves ``labs.week07_reliability.app:app`` for the whole module; the
 tests talk to it over loopback and read its stdout.
-See weeks/07-reliability/README.md, section '4. Structured logs with context' and
-section '5. RED metrics and histograms'.
+See weeks/07-reliability/README.md, section 'Structured logs with context' and
+section 'RED metrics and histograms'.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from course.processes import ProcessFailed, RunningProcess, start_process
 
-LOGS = "weeks/07-reliability/README.md, section '4. Structured logs with context'"
-METRICS = "weeks/07-reliability/README.md, section '5. RED metrics and histograms'"
+LOGS = "weeks/07-reliability/README.md, section 'Structured logs with context'"
+METRICS = "weeks/07-reliability/README.md, section 'RED metrics and histograms'"
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -73,8 +73,8 @@ def log_lines(process: RunningProcess) -> list[dict[str, object]]:
     return lines
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
+def wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if condition():
             return True

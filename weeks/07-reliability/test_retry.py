@@ -3,7 +3,7 @@
 The tests inject ``sleep``/``async_sleep``, ``clock`` and ``rand``: time is fake, so they run in
 milliseconds and every delay is observable. The fake clock starts at 1000 s, not 0, as a real
 monotonic clock does: "seconds since the first call" must be a difference of two readings.
-See weeks/07-reliability/README.md, section '2. Retries that do not make things worse'.
+See weeks/07-reliability/README.md, section 'Retries that do not make things worse'.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from labs.week07_reliability.retry import full_jitter, is_transient, retry
 
-LESSON = "weeks/07-reliability/README.md, section '2. Retries that do not make things worse'"
+LESSON = "weeks/07-reliability/README.md, section 'Retries that do not make things worse'"
 
 
 class FakeTime:
@@ -199,7 +199,10 @@ def test_the_helpers_do_what_their_names_say() -> None:
     assert got == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.0, 1.0]), (
         f"expected full_jitter(n, base_s=0.1, cap_s=1.0) with rand() = 1 to be min(cap_s, base_s * 2**(n-1)) "
         f"for n = 1..6; got {got}; look at {LESSON}")
-    assert full_jitter(3, base_s=0.1, cap_s=1.0, rand=lambda: 0.0) == 0.0
+    least = full_jitter(3, base_s=0.1, cap_s=1.0, rand=lambda: 0.0)
+    assert least == 0.0, (
+        f"expected full_jitter with rand() = 0 to be 0.0 — full jitter draws from [0, ceiling), not "
+        f"[base_s, ceiling); got {least}; look at {LESSON}")
 
 
 @pytest.mark.parametrize("kwargs", [{"attempts": 0}, {"base_s": 0}, {"base_s": -0.1},

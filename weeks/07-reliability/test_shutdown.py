@@ -1,6 +1,6 @@
 """Lab: graceful shutdown of a real server process and a real worker process on SIGTERM.
 
-See weeks/07-reliability/README.md, section '6. Graceful shutdown'.
+See weeks/07-reliability/README.md, section 'Graceful shutdown'.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from course.processes import ProcessFailed, RunningProcess
 
-LESSON = "weeks/07-reliability/README.md, section '6. Graceful shutdown'"
+LESSON = "weeks/07-reliability/README.md, section 'Graceful shutdown'"
 SERVE = [sys.executable, "-m", "labs.week07_reliability.serve", "--port", "{port}"]
 Spawn = Callable[..., RunningProcess]
 
@@ -45,8 +45,8 @@ def in_flight(process: RunningProcess) -> float:
     return -1
 
 
-def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
+def wait_for(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if condition():
             return True
@@ -64,9 +64,9 @@ def refuses_connections(port: int) -> bool:
         return False
 
 
-def exit_code(process: RunningProcess, timeout: float) -> int | None:
+def exit_code(process: RunningProcess, timeout_s: float) -> int | None:
     try:
-        return process.wait(timeout)
+        return process.wait(timeout_s)
     except subprocess.TimeoutExpired:
         return None
 
@@ -88,15 +88,15 @@ def test_sigterm_drains_in_flight_requests_and_refuses_new_ones(spawn: Spawn) ->
                for name, seconds in (("short-1", 1.5), ("short-2", 1.5), ("short-3", 1.5), ("long", 30))}
     for client in clients.values():
         client.start()
-    assert wait_for(lambda: in_flight(server) == 4, timeout=10), (
+    assert wait_for(lambda: in_flight(server) == 4, timeout_s=10), (
         f"expected http_requests_in_flight = 4 on /metrics while 4 slow requests run (this test uses "
         f"the observability lab's gauge to know they arrived); saw {in_flight(server)}")
 
     sent = time.monotonic()
     server.signal(signal.SIGTERM)
-    refused = wait_for(lambda: refuses_connections(server.port or 0), timeout=2.5)
+    refused = wait_for(lambda: refuses_connections(server.port or 0), timeout_s=2.5)
     draining = clients["long"].is_alive()
-    code = exit_code(server, timeout=15)
+    code = exit_code(server, timeout_s=15)
     exited_after = time.monotonic() - sent
     for client in clients.values():
         client.join(5)
@@ -132,12 +132,12 @@ def test_worker_finishes_its_current_job_on_sigterm(spawn: Spawn, redis_url: str
     for job_id, seconds in (("long", 2.0), ("next-1", 0.1), ("next-2", 0.1)):
         redis_client.lpush(queue, json.dumps({"id": job_id, "seconds": seconds}))
     worker = start(spawn, worker_command(redis_url, queue), ready_line="worker ready")
-    assert wait_for(lambda: redis_client.hget(f"{queue}:status", "long") == "running", timeout=10), (
+    assert wait_for(lambda: redis_client.hget(f"{queue}:status", "long") == "running", timeout_s=10), (
         f"expected the worker to mark job 'long' running in the hash '{queue}:status'; got "
         f"{redis_client.hgetall(f'{queue}:status')}. Output:\n{worker.output(8)}")
 
     worker.signal(signal.SIGTERM)
-    code = exit_code(worker, timeout=12)
+    code = exit_code(worker, timeout_s=12)
     status = redis_client.hgetall(f"{queue}:status")
     assert status.get("long") == "done", (
         f"expected the job in hand when SIGTERM arrived to finish and be marked done; its status is "
@@ -155,7 +155,7 @@ def test_worker_finishes_its_current_job_on_sigterm(spawn: Spawn, redis_url: str
 def test_an_idle_worker_exits_promptly_on_sigterm(spawn: Spawn, redis_url: str) -> None:
     worker = start(spawn, worker_command(redis_url, "idle"), ready_line="worker ready")
     worker.signal(signal.SIGTERM)
-    code = exit_code(worker, timeout=5)
+    code = exit_code(worker, timeout_s=5)
     assert code == 0, (
         f"expected an idle worker to exit 0 within 5 s of SIGTERM (block on the queue with a short "
         f"timeout so the loop can notice the stop); got {code}. Output:\n{worker.output(6)}; "

@@ -122,10 +122,11 @@ def test_readiness_reports_degraded_and_recovers(drill: ItemService) -> None:
         f"with both dependencies down expected /readyz 503 with status 'down' and both checks 'down'; "
         f"got {ready.describe()}\nlook at readiness in service.py")
     assert ready.headers.get("retry-after", "").isdigit(), (
-        f"expected Retry-After on the 503; got {ready.headers}")
+        f"expected Retry-After on the /readyz 503 (every 503 says when to come back); got {ready.headers}\n"
+        "look at readyz in app.py")
     assert alive.status == 200, (
         f"expected /healthz 200 even with every dependency down (liveness never checks them: a restart "
-        f"would not fix PostgreSQL); got {alive.describe()}")
+        f"would not fix PostgreSQL); got {alive.describe()}\nlook at healthz in app.py")
     drill.wait_until_ready()
     write = drill.request("POST", "/items", json={"name": "after the outage", "price_cents": 1})
     assert write.status == 201, (
@@ -153,7 +154,8 @@ def test_every_acknowledged_write_survives_an_outage(drill: ItemService) -> None
         f"look at create_item in service.py\n{report.summary()}")
     drill.assert_only_designed_failures(report.all, {201, 503}, "create_item in service.py")
     assert report.during.statuses()[503] > 0, (
-        f"the outage should have refused some writes with 503; none were refused\n{report.summary()}")
+        f"the outage should have refused some writes with 503; none were refused\n"
+        f"look at create_item in service.py: a PostgreSQL error becomes Unavailable\n{report.summary()}")
     assert report.recovered, (
         f"after heal(), writes should succeed again within {RECOVERY_S:.1f}s; none did\n"
         "look at the PostgreSQL breaker and pool_pre_ping: recovery must be automatic.\n"

@@ -3,7 +3,7 @@
 Your migration. The target is the ``Order`` model in ``labs/week04_postgres_transactions/models.py``;
 ``alembic check`` must find no difference once this revision is applied. It must be online-safe:
 no step may block the application's reads and writes on a large ``orders`` for longer than a
-moment. Read '5. Online-safe migrations' in weeks/04-postgres-transactions/README.md.
+moment. See weeks/04-postgres-transactions/README.md, section 'Online-safe migrations'.
 
 Revision ID: 0002
 Revises: 0001
@@ -33,10 +33,10 @@ def upgrade() -> None:
        cannot run inside a transaction: see ``op.get_context().autocommit_block()``.
     """
     raise NotImplementedError(
-        "upgrade 0002 — see weeks/04-postgres-transactions/README.md, section '5. Online-safe migrations'")
+        "upgrade 0002 — see weeks/04-postgres-transactions/README.md, section 'Online-safe migrations'")
 
 
 def downgrade() -> None:
     """0002 → 0001: drop the index (concurrently) and the column; keep every order."""
     raise NotImplementedError(
-        "downgrade 0002 — see weeks/04-postgres-transactions/README.md, section '5. Online-safe migrations'")
+        "downgrade 0002 — see weeks/04-postgres-transactions/README.md, section 'Online-safe migrations'")
