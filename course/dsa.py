@@ -105,7 +105,7 @@ def results_from(outcomes: dict[tuple[str, str], dict[str, str]]) -> dict[str, b
     ``outcomes`` is the plugin's record: (week folder, test file) → test name → passed/failed/skipped.
     """
     ran: dict[str, str] = {}
-    for (folder, test_file), tests in outcomes.items():
+    for (folder, _), tests in outcomes.items():
         if folder != WEEK_FOLDER:
             continue
         for name, outcome in tests.items():

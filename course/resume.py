@@ -35,14 +35,14 @@ FIELD = re.compile(r"\{(?P<name>[a-z_]+)\}")
 
 # The verbs that open a strong bullet (past tense: it happened). Not exhaustive: a verb ending in
 # "-ed" passes too; "Responsible for", "Worked on", "Helped" and nouns do not.
-ACTION_VERBS = frozenset("""
+ACTION_VERBS = frozenset(re.findall(r"[a-z]+", """
 achieved added automated built cut debugged decreased defined delivered deployed designed
 diagnosed doubled drove eliminated enabled engineered established fixed grew halved implemented
 improved increased introduced kept launched led lowered mentored merged migrated modelled optimised
 optimized owned partitioned prevented profiled rebuilt reduced refactored removed replaced
 rewrote ran saved scaled secured shipped shortened simplified sped split standardised
 standardized tripled tuned wrote
-""".split())
+"""))
 WEAK_OPENERS = frozenset({"responsible", "worked", "helped", "assisted", "participated", "involved",
                           "tasked", "duties", "various"})
 OUTCOME = re.compile(
@@ -254,10 +254,10 @@ def render_html(resume: Resume, *, standalone: bool = True) -> str:
 def render_pdf(resume: Resume, target: Path) -> int:
     """Write the resume as a PDF; returns its page count (the goal is one)."""
     from pypdf import PdfReader
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-    from reportlab.lib.units import mm
-    from reportlab.platypus import ListFlowable, ListItem, Paragraph, SimpleDocTemplate, Spacer
+    from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet  # type: ignore[import-untyped]
+    from reportlab.lib.units import mm  # type: ignore[import-untyped]
+    from reportlab.platypus import ListFlowable, ListItem, Paragraph, SimpleDocTemplate, Spacer  # type: ignore[import-untyped]
 
     styles = getSampleStyleSheet()
     body = ParagraphStyle("body", parent=styles["BodyText"], fontSize=9.5, leading=12)

@@ -32,9 +32,16 @@ def brute_two_sum(nums: list[int], target: int) -> tuple[int, int] | None:
 
 
 def test_two_sum_examples() -> None:
-    for nums, target, want in [([2, 7, 11, 15], 9, (0, 1)), ([3, 2, 4], 6, (1, 2)), ([3, 3], 6, (0, 1)),
-                               ([], 1, None), ([5], 10, None), ([-3, 4, 3, 90], 0, (0, 2)),
-                               ([1, 5, 1, 5], 6, (0, 1)), ([2 ** 62, 2 ** 62], 2 ** 63, (0, 1))]:
+    for nums, target, want in [
+        ([2, 7, 11, 15], 9, (0, 1)),
+        ([3, 2, 4], 6, (1, 2)),
+        ([3, 3], 6, (0, 1)),
+        ([], 1, None),
+        ([5], 10, None),
+        ([-3, 4, 3, 90], 0, (0, 2)),
+        ([1, 5, 1, 5], 6, (0, 1)),
+        ([2**62, 2**62], 2**63, (0, 1)),
+    ]:
         check(sol.two_sum(nums, target), want, f"two_sum({nums}, {target})")
 
 
@@ -48,6 +55,7 @@ def test_two_sum_scales() -> None:
     def work(n: int):  # no pair sums to -1: the whole input is read
         nums = list(range(0, 2 * n, 2))
         return lambda: sol.two_sum(nums, -1)
+
     assert_scales(work, 400, what="two_sum")
 
 
@@ -55,8 +63,14 @@ def test_two_sum_scales() -> None:
 
 
 def test_contains_duplicate_examples() -> None:
-    for nums, want in [([1, 2, 3, 1], True), ([1, 2, 3, 4], False), ([], False), ([7], False),
-                       ([-1, -1], True), ([0, 1, 0], True)]:
+    for nums, want in [
+        ([1, 2, 3, 1], True),
+        ([1, 2, 3, 4], False),
+        ([], False),
+        ([7], False),
+        ([-1, -1], True),
+        ([0, 1, 0], True),
+    ]:
         check(sol.contains_duplicate(nums), want, f"contains_duplicate({nums})")
 
 
@@ -71,6 +85,7 @@ def test_contains_duplicate_scales() -> None:
     def work(n: int):
         nums = list(range(n))
         return lambda: sol.contains_duplicate(nums)
+
     assert_scales(work, 400, what="contains_duplicate")
 
 
@@ -78,8 +93,17 @@ def test_contains_duplicate_scales() -> None:
 
 
 def test_is_anagram_examples() -> None:
-    for s, t, want in [("listen", "silent", True), ("rat", "car", False), ("", "", True), ("a", "a", True),
-                       ("ab", "abb", False), ("aab", "abb", False), ("Ab", "ab", False), ("été", "tée", False), ("été", "tété"[1:], True)]:
+    for s, t, want in [
+        ("listen", "silent", True),
+        ("rat", "car", False),
+        ("", "", True),
+        ("a", "a", True),
+        ("ab", "abb", False),
+        ("aab", "abb", False),
+        ("Ab", "ab", False),
+        ("été", "tée", False),
+        ("été", "tété"[1:], True),
+    ]:
         check(sol.is_anagram(s, t), want, f"is_anagram({s!r}, {t!r})")
 
 
@@ -94,6 +118,7 @@ def test_is_anagram_scales() -> None:
         s = "".join(chr(0x4E00 + i) for i in range(n))
         t = s[::-1]
         return lambda: sol.is_anagram(s, t)
+
     assert_scales(work, 400, what="is_anagram")
 
 
@@ -113,9 +138,14 @@ def brute_group_anagrams(words: list[str]) -> list[list[str]]:
 
 
 def test_group_anagrams_examples() -> None:
-    for words, want in [(["eat", "tea", "tan", "ate", "nat", "bat"], [["eat", "tea", "ate"], ["tan", "nat"], ["bat"]]),
-                        ([], []), ([""], [[""]]), (["a"], [["a"]]), (["ab", "ba", "ab"], [["ab", "ba", "ab"]]),
-                        (["abc", "ab", "c"], [["abc"], ["ab"], ["c"]])]:
+    for words, want in [
+        (["eat", "tea", "tan", "ate", "nat", "bat"], [["eat", "tea", "ate"], ["tan", "nat"], ["bat"]]),
+        ([], []),
+        ([""], [[""]]),
+        (["a"], [["a"]]),
+        (["ab", "ba", "ab"], [["ab", "ba", "ab"]]),
+        (["abc", "ab", "c"], [["abc"], ["ab"], ["c"]]),
+    ]:
         check(sol.group_anagrams(words), want, f"group_anagrams({words})")
 
 
@@ -129,6 +159,7 @@ def test_group_anagrams_scales() -> None:
     def work(n: int):  # n words, no two anagrams: a group list searched per word is quadratic
         words = [f"w{i}" for i in range(n)]
         return lambda: sol.group_anagrams(words)
+
     assert_scales(work, 400, what="group_anagrams")
 
 
@@ -141,8 +172,14 @@ def brute_top_k(nums: list[int], k: int) -> list[int]:
 
 
 def test_top_k_frequent_examples() -> None:
-    for nums, k, want in [([1, 1, 1, 2, 2, 3], 2, [1, 2]), ([1], 1, [1]), ([], 0, []), ([4, 4, 5, 5, 6], 2, [4, 5]),
-                          ([-1, -1, 2], 1, [-1]), ([3, 1, 2], 3, [1, 2, 3])]:
+    for nums, k, want in [
+        ([1, 1, 1, 2, 2, 3], 2, [1, 2]),
+        ([1], 1, [1]),
+        ([], 0, []),
+        ([4, 4, 5, 5, 6], 2, [4, 5]),
+        ([-1, -1, 2], 1, [-1]),
+        ([3, 1, 2], 3, [1, 2, 3]),
+    ]:
         check(sol.top_k_frequent(nums, k), want, f"top_k_frequent({nums}, {k})")
 
 
@@ -157,6 +194,7 @@ def test_top_k_frequent_scales() -> None:
     def work(n: int):
         nums = [i % (n // 2) for i in range(n)]
         return lambda: sol.top_k_frequent(nums, 10)
+
     assert_scales(work, 400, what="top_k_frequent")
 
 
@@ -175,8 +213,14 @@ def brute_product(nums: list[int]) -> list[int]:
 
 
 def test_product_except_self_examples() -> None:
-    for nums, want in [([1, 2, 3, 4], [24, 12, 8, 6]), ([-1, 1, 0, -3, 3], [0, 0, 9, 0, 0]), ([5], [1]),
-                       ([], []), ([0, 0], [0, 0]), ([2, -3], [-3, 2])]:
+    for nums, want in [
+        ([1, 2, 3, 4], [24, 12, 8, 6]),
+        ([-1, 1, 0, -3, 3], [0, 0, 9, 0, 0]),
+        ([5], [1]),
+        ([], []),
+        ([0, 0], [0, 0]),
+        ([2, -3], [-3, 2]),
+    ]:
         check(sol.product_except_self(nums), want, f"product_except_self({nums})")
 
 
@@ -190,6 +234,7 @@ def test_product_except_self_scales() -> None:
     def work(n: int):
         nums = [1 if i % 3 else -1 for i in range(n)]
         return lambda: sol.product_except_self(nums)
+
     assert_scales(work, 400, what="product_except_self")
 
 
@@ -207,8 +252,15 @@ def brute_longest_consecutive(nums: list[int]) -> int:
 
 
 def test_longest_consecutive_examples() -> None:
-    for nums, want in [([100, 4, 200, 1, 3, 2], 4), ([0, 3, 7, 2, 5, 8, 4, 6, 0, 1], 9), ([], 0), ([5], 1),
-                       ([1, 1, 1], 1), ([-2, -1, 0, 5], 3), ([10, 30, 20], 1)]:
+    for nums, want in [
+        ([100, 4, 200, 1, 3, 2], 4),
+        ([0, 3, 7, 2, 5, 8, 4, 6, 0, 1], 9),
+        ([], 0),
+        ([5], 1),
+        ([1, 1, 1], 1),
+        ([-2, -1, 0, 5], 3),
+        ([10, 30, 20], 1),
+    ]:
         check(sol.longest_consecutive(nums), want, f"longest_consecutive({nums})")
 
 
@@ -223,6 +275,7 @@ def test_longest_consecutive_scales() -> None:
         nums = list(range(n))
         random.Random(n).shuffle(nums)
         return lambda: sol.longest_consecutive(nums)
+
     assert_scales(work, 400, what="longest_consecutive")
 
 
@@ -234,19 +287,30 @@ def brute_subarray_sum(nums: list[int], k: int) -> int:
 
 
 def test_subarray_sum_equals_k_examples() -> None:
-    for nums, k, want in [([1, 1, 1], 2, 2), ([1, 2, 3], 3, 2), ([], 0, 0), ([0], 0, 1), ([5], 3, 0),
-                          ([1, -1, 0], 0, 3), ([0, 0, 0], 0, 6), ([-1, -1, 1], 0, 1)]:
+    for nums, k, want in [
+        ([1, 1, 1], 2, 2),
+        ([1, 2, 3], 3, 2),
+        ([], 0, 0),
+        ([0], 0, 1),
+        ([5], 3, 0),
+        ([1, -1, 0], 0, 3),
+        ([0, 0, 0], 0, 6),
+        ([-1, -1, 1], 0, 1),
+    ]:
         check(sol.subarray_sum_equals_k(nums, k), want, f"subarray_sum_equals_k({nums}, {k})")
 
 
 @fuzz
 @given(st.lists(st.integers(-5, 5), max_size=15), st.integers(-5, 5))
 def test_subarray_sum_equals_k_matches_brute_force(nums: list[int], k: int) -> None:
-    check(sol.subarray_sum_equals_k(nums, k), brute_subarray_sum(nums, k), f"subarray_sum_equals_k({nums}, {k})")
+    check(
+        sol.subarray_sum_equals_k(nums, k), brute_subarray_sum(nums, k), f"subarray_sum_equals_k({nums}, {k})"
+    )
 
 
 def test_subarray_sum_equals_k_scales() -> None:
     def work(n: int):
         nums = [(i * 7) % 5 - 2 for i in range(n)]
         return lambda: sol.subarray_sum_equals_k(nums, 3)
+
     assert_scales(work, 400, what="subarray_sum_equals_k")

@@ -34,8 +34,16 @@ def logarithmic(make_work, what: str) -> None:
 
 
 def test_binary_search_examples() -> None:
-    for nums, target, want in [([-1, 0, 3, 5, 9, 12], 9, 4), ([-1, 0, 3, 5, 9, 12], 2, -1), ([], 1, -1), ([5], 5, 0),
-                               ([5], 4, -1), ([1, 2], 2, 1), ([1, 2], 0, -1), ([1, 2], 3, -1)]:
+    for nums, target, want in [
+        ([-1, 0, 3, 5, 9, 12], 9, 4),
+        ([-1, 0, 3, 5, 9, 12], 2, -1),
+        ([], 1, -1),
+        ([5], 5, 0),
+        ([5], 4, -1),
+        ([1, 2], 2, 1),
+        ([1, 2], 0, -1),
+        ([1, 2], 3, -1),
+    ]:
         check(sol.binary_search(nums, target), want, f"binary_search({nums}, {target})")
 
 
@@ -51,6 +59,7 @@ def test_binary_search_scales() -> None:
     def work(n: int):
         nums = list(range(0, 2 * n, 2))
         return lookups(sol.binary_search, nums, [2 * n - 2 - i for i in range(QUERIES)])
+
     logarithmic(work, "binary_search")
 
 
@@ -58,8 +67,16 @@ def test_binary_search_scales() -> None:
 
 
 def test_search_insert_examples() -> None:
-    for nums, target, want in [([1, 3, 5, 6], 5, 2), ([1, 3, 5, 6], 2, 1), ([1, 3, 5, 6], 7, 4), ([1, 3, 5, 6], 0, 0),
-                               ([], 3, 0), ([1, 3, 3, 5], 3, 1), ([2, 2, 2], 2, 0), ([-5], -4, 1)]:
+    for nums, target, want in [
+        ([1, 3, 5, 6], 5, 2),
+        ([1, 3, 5, 6], 2, 1),
+        ([1, 3, 5, 6], 7, 4),
+        ([1, 3, 5, 6], 0, 0),
+        ([], 3, 0),
+        ([1, 3, 3, 5], 3, 1),
+        ([2, 2, 2], 2, 0),
+        ([-5], -4, 1),
+    ]:
         check(sol.search_insert(nums, target), want, f"search_insert({nums}, {target})")
 
 
@@ -74,6 +91,7 @@ def test_search_insert_scales() -> None:
     def work(n: int):
         nums = sorted(i // 3 for i in range(n))
         return lookups(sol.search_insert, nums, [n // 3 - i % 7 for i in range(QUERIES)])
+
     logarithmic(work, "search_insert")
 
 
@@ -81,8 +99,15 @@ def test_search_insert_scales() -> None:
 
 
 def test_first_and_last_examples() -> None:
-    for nums, target, want in [([5, 7, 7, 8, 8, 10], 8, (3, 4)), ([5, 7, 7, 8, 8, 10], 6, (-1, -1)), ([], 0, (-1, -1)),
-                               ([1], 1, (0, 0)), ([2, 2], 2, (0, 1)), ([1, 2, 3], 3, (2, 2)), ([1, 2, 3], 4, (-1, -1))]:
+    for nums, target, want in [
+        ([5, 7, 7, 8, 8, 10], 8, (3, 4)),
+        ([5, 7, 7, 8, 8, 10], 6, (-1, -1)),
+        ([], 0, (-1, -1)),
+        ([1], 1, (0, 0)),
+        ([2, 2], 2, (0, 1)),
+        ([1, 2, 3], 3, (2, 2)),
+        ([1, 2, 3], 4, (-1, -1)),
+    ]:
         check(sol.first_and_last(nums, target), want, f"first_and_last({nums}, {target})")
 
 
@@ -91,13 +116,18 @@ def test_first_and_last_examples() -> None:
 def test_first_and_last_matches_brute_force(nums: list[int], target: int) -> None:
     nums = sorted(nums)
     at = [i for i, v in enumerate(nums) if v == target]
-    check(sol.first_and_last(nums, target), (at[0], at[-1]) if at else (-1, -1), f"first_and_last({nums}, {target})")
+    check(
+        sol.first_and_last(nums, target),
+        (at[0], at[-1]) if at else (-1, -1),
+        f"first_and_last({nums}, {target})",
+    )
 
 
 def test_first_and_last_scales() -> None:
     def work(n: int):  # a long run of one value: finding one copy, then walking to its ends is linear
         nums = [0] * 10 + [1] * (n - 20) + [2] * 10
         return lookups(sol.first_and_last, nums, [1] * QUERIES)
+
     logarithmic(work, "first_and_last")
 
 
@@ -111,8 +141,16 @@ def rotations(draw_values: set[int], shift: int) -> list[int]:
 
 
 def test_search_rotated_examples() -> None:
-    for nums, target, want in [([4, 5, 6, 7, 0, 1, 2], 0, 4), ([4, 5, 6, 7, 0, 1, 2], 3, -1), ([1], 0, -1), ([], 5, -1),
-                               ([1], 1, 0), ([3, 1], 1, 1), ([5, 1, 3], 5, 0), ([1, 3], 3, 1)]:
+    for nums, target, want in [
+        ([4, 5, 6, 7, 0, 1, 2], 0, 4),
+        ([4, 5, 6, 7, 0, 1, 2], 3, -1),
+        ([1], 0, -1),
+        ([], 5, -1),
+        ([1], 1, 0),
+        ([3, 1], 1, 1),
+        ([5, 1, 3], 5, 0),
+        ([1, 3], 3, 1),
+    ]:
         check(sol.search_rotated(nums, target), want, f"search_rotated({nums}, {target})")
 
 
@@ -128,6 +166,7 @@ def test_search_rotated_scales() -> None:
     def work(n: int):
         nums = list(range(n // 3, n)) + list(range(n // 3))
         return lookups(sol.search_rotated, nums, [random.Random(i).randrange(n) for i in range(QUERIES)])
+
     logarithmic(work, "search_rotated")
 
 
@@ -135,8 +174,14 @@ def test_search_rotated_scales() -> None:
 
 
 def test_find_min_rotated_examples() -> None:
-    for nums, want in [([3, 4, 5, 1, 2], 1), ([4, 5, 6, 7, 0, 1, 2], 0), ([11, 13, 15, 17], 11), ([1], 1), ([2, 1], 1),
-                       ([-3, -5, -4], -5)]:
+    for nums, want in [
+        ([3, 4, 5, 1, 2], 1),
+        ([4, 5, 6, 7, 0, 1, 2], 0),
+        ([11, 13, 15, 17], 11),
+        ([1], 1),
+        ([2, 1], 1),
+        ([-3, -5, -4], -5),
+    ]:
         check(sol.find_min_rotated(nums), want, f"find_min_rotated({nums})")
 
 
@@ -151,6 +196,7 @@ def test_find_min_rotated_scales() -> None:
     def work(n: int):
         nums = list(range(n // 2, n)) + list(range(n // 2))
         return lambda: [sol.find_min_rotated(nums) for _ in range(QUERIES)]
+
     logarithmic(work, "find_min_rotated")
 
 
@@ -162,8 +208,14 @@ def brute_speed(piles: list[int], hours: int) -> int:
 
 
 def test_min_eating_speed_examples() -> None:
-    for piles, hours, want in [([3, 6, 7, 11], 8, 4), ([30, 11, 23, 4, 20], 5, 30), ([30, 11, 23, 4, 20], 6, 23),
-                               ([1], 1, 1), ([10 ** 9], 2, 5 * 10 ** 8), ([5, 5], 100, 1)]:
+    for piles, hours, want in [
+        ([3, 6, 7, 11], 8, 4),
+        ([30, 11, 23, 4, 20], 5, 30),
+        ([30, 11, 23, 4, 20], 6, 23),
+        ([1], 1, 1),
+        ([10**9], 2, 5 * 10**8),
+        ([5, 5], 100, 1),
+    ]:
         check(sol.min_eating_speed(piles, hours), want, f"min_eating_speed({piles}, {hours})")
 
 
@@ -171,13 +223,16 @@ def test_min_eating_speed_examples() -> None:
 @given(st.lists(st.integers(1, 30), min_size=1, max_size=8), st.integers(0, 20))
 def test_min_eating_speed_matches_brute_force(piles: list[int], extra_hours: int) -> None:
     hours = len(piles) + extra_hours
-    check(sol.min_eating_speed(piles, hours), brute_speed(piles, hours), f"min_eating_speed({piles}, {hours})")
+    check(
+        sol.min_eating_speed(piles, hours), brute_speed(piles, hours), f"min_eating_speed({piles}, {hours})"
+    )
 
 
 def test_min_eating_speed_scales() -> None:
     def work(n: int):  # piles as big as n: trying every speed from 1 up is quadratic
         piles = [n + i for i in range(n)]
         return lambda: sol.min_eating_speed(piles, len(piles) + 1)
+
     assert_scales(work, 100, what="min_eating_speed", expected="n log n")
 
 
@@ -210,5 +265,5 @@ def test_find_peak_scales() -> None:
     def work(n: int):  # the peak at the far end: walking uphill one step at a time is linear
         nums = list(range(n))
         return lambda: [sol.find_peak(nums) for _ in range(QUERIES)]
-    logarithmic(work, "find_peak")
 
+    logarithmic(work, "find_peak")

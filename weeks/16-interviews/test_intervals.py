@@ -12,8 +12,12 @@ from course.scaling import assert_scales
 from labs.week16_interviews import intervals as sol
 
 fuzz = settings(max_examples=40, deadline=None)
-closed = st.lists(st.tuples(st.integers(0, 20), st.integers(0, 6)).map(lambda p: (p[0], p[0] + p[1])), max_size=10)
-half_open = st.lists(st.tuples(st.integers(0, 20), st.integers(1, 6)).map(lambda p: (p[0], p[0] + p[1])), max_size=10)
+closed = st.lists(
+    st.tuples(st.integers(0, 20), st.integers(0, 6)).map(lambda p: (p[0], p[0] + p[1])), max_size=10
+)
+half_open = st.lists(
+    st.tuples(st.integers(0, 20), st.integers(1, 6)).map(lambda p: (p[0], p[0] + p[1])), max_size=10
+)
 
 
 def check(got: object, want: object, call: str) -> None:
@@ -42,22 +46,33 @@ def shuffled_intervals(n: int, width: int) -> list[tuple[int, int]]:
 
 
 def test_merge_intervals_examples() -> None:
-    for intervals, want in [([(1, 3), (2, 6), (8, 10), (15, 18)], [(1, 6), (8, 10), (15, 18)]), ([(1, 4), (4, 5)], [(1, 5)]),
-                            ([], []), ([(5, 5)], [(5, 5)]), ([(8, 10), (1, 3), (2, 6), (10, 12)], [(1, 6), (8, 12)]),
-                            ([(1, 10), (2, 3), (4, 5)], [(1, 10)]), ([(-5, -1), (-2, 0)], [(-5, 0)])]:
+    for intervals, want in [
+        ([(1, 3), (2, 6), (8, 10), (15, 18)], [(1, 6), (8, 10), (15, 18)]),
+        ([(1, 4), (4, 5)], [(1, 5)]),
+        ([], []),
+        ([(5, 5)], [(5, 5)]),
+        ([(8, 10), (1, 3), (2, 6), (10, 12)], [(1, 6), (8, 12)]),
+        ([(1, 10), (2, 3), (4, 5)], [(1, 10)]),
+        ([(-5, -1), (-2, 0)], [(-5, 0)]),
+    ]:
         check(sol.merge_intervals(intervals), want, f"merge_intervals({intervals})")
 
 
 @fuzz
 @given(closed)
 def test_merge_intervals_matches_brute_force(intervals: list[tuple[int, int]]) -> None:
-    check([tuple(i) for i in sol.merge_intervals(intervals)], covered(intervals), f"merge_intervals({intervals})")
+    check(
+        [tuple(i) for i in sol.merge_intervals(intervals)],
+        covered(intervals),
+        f"merge_intervals({intervals})",
+    )
 
 
 def test_merge_intervals_scales() -> None:
     def work(n: int):
         intervals = shuffled_intervals(n, 5)
         return lambda: sol.merge_intervals(intervals)
+
     assert_scales(work, 400, what="merge_intervals", expected="n log n")
 
 
@@ -65,10 +80,15 @@ def test_merge_intervals_scales() -> None:
 
 
 def test_insert_interval_examples() -> None:
-    for intervals, new, want in [([(1, 3), (6, 9)], (2, 5), [(1, 5), (6, 9)]), ([], (5, 7), [(5, 7)]),
-                                 ([(1, 2), (3, 5), (6, 7), (8, 10), (12, 16)], (4, 8), [(1, 2), (3, 10), (12, 16)]),
-                                 ([(1, 5)], (6, 8), [(1, 5), (6, 8)]), ([(3, 5)], (0, 1), [(0, 1), (3, 5)]),
-                                 ([(1, 5)], (5, 7), [(1, 7)]), ([(1, 5)], (2, 3), [(1, 5)])]:
+    for intervals, new, want in [
+        ([(1, 3), (6, 9)], (2, 5), [(1, 5), (6, 9)]),
+        ([], (5, 7), [(5, 7)]),
+        ([(1, 2), (3, 5), (6, 7), (8, 10), (12, 16)], (4, 8), [(1, 2), (3, 10), (12, 16)]),
+        ([(1, 5)], (6, 8), [(1, 5), (6, 8)]),
+        ([(3, 5)], (0, 1), [(0, 1), (3, 5)]),
+        ([(1, 5)], (5, 7), [(1, 7)]),
+        ([(1, 5)], (2, 3), [(1, 5)]),
+    ]:
         check(sol.insert_interval(intervals, new), want, f"insert_interval({intervals}, {new})")
 
 
@@ -77,14 +97,18 @@ def test_insert_interval_examples() -> None:
 def test_insert_interval_matches_brute_force(raw: list[tuple[int, int]], new: tuple[int, int]) -> None:
     intervals = covered(raw)
     intervals = [iv for k, iv in enumerate(intervals) if k == 0 or iv[0] > intervals[k - 1][1]]
-    check([tuple(i) for i in sol.insert_interval(intervals, new)], covered([*intervals, new]),
-          f"insert_interval({intervals}, {new})")
+    check(
+        [tuple(i) for i in sol.insert_interval(intervals, new)],
+        covered([*intervals, new]),
+        f"insert_interval({intervals}, {new})",
+    )
 
 
 def test_insert_interval_scales() -> None:
     def work(n: int):
         intervals = [(3 * i, 3 * i + 1) for i in range(n)]
         return lambda: sol.insert_interval(intervals, (3 * n // 2, 3 * n // 2 + 10))
+
     assert_scales(work, 400, what="insert_interval")
 
 
@@ -103,21 +127,34 @@ def brute_removals(intervals: list[tuple[int, int]]) -> int:
 
 
 def test_min_removals_to_not_overlap_examples() -> None:
-    for intervals, want in [([(1, 2), (2, 3), (3, 4), (1, 3)], 1), ([(1, 2), (1, 2), (1, 2)], 2), ([(1, 2), (2, 3)], 0),
-                            ([], 0), ([(0, 5)], 0), ([(1, 100), (11, 22), (1, 11), (2, 12)], 2)]:
+    for intervals, want in [
+        ([(1, 2), (2, 3), (3, 4), (1, 3)], 1),
+        ([(1, 2), (1, 2), (1, 2)], 2),
+        ([(1, 2), (2, 3)], 0),
+        ([], 0),
+        ([(0, 5)], 0),
+        ([(1, 100), (11, 22), (1, 11), (2, 12)], 2),
+    ]:
         check(sol.min_removals_to_not_overlap(intervals), want, f"min_removals_to_not_overlap({intervals})")
 
 
 @fuzz
-@given(st.lists(st.tuples(st.integers(0, 12), st.integers(1, 5)).map(lambda p: (p[0], p[0] + p[1])), max_size=8))
+@given(
+    st.lists(st.tuples(st.integers(0, 12), st.integers(1, 5)).map(lambda p: (p[0], p[0] + p[1])), max_size=8)
+)
 def test_min_removals_to_not_overlap_matches_brute_force(intervals: list[tuple[int, int]]) -> None:
-    check(sol.min_removals_to_not_overlap(intervals), brute_removals(intervals), f"min_removals_to_not_overlap({intervals})")
+    check(
+        sol.min_removals_to_not_overlap(intervals),
+        brute_removals(intervals),
+        f"min_removals_to_not_overlap({intervals})",
+    )
 
 
 def test_min_removals_to_not_overlap_scales() -> None:
     def work(n: int):
         intervals = shuffled_intervals(n, 30)
         return lambda: sol.min_removals_to_not_overlap(intervals)
+
     assert_scales(work, 400, what="min_removals_to_not_overlap", expected="n log n")
 
 
@@ -125,8 +162,15 @@ def test_min_removals_to_not_overlap_scales() -> None:
 
 
 def test_can_attend_all_examples() -> None:
-    for meetings, want in [([(0, 30), (5, 10), (15, 20)], False), ([(7, 10), (2, 4)], True), ([], True), ([(1, 5)], True),
-                           ([(1, 5), (5, 8)], True), ([(1, 5), (4, 8)], False), ([(5, 8), (1, 5), (8, 9)], True)]:
+    for meetings, want in [
+        ([(0, 30), (5, 10), (15, 20)], False),
+        ([(7, 10), (2, 4)], True),
+        ([], True),
+        ([(1, 5)], True),
+        ([(1, 5), (5, 8)], True),
+        ([(1, 5), (4, 8)], False),
+        ([(5, 8), (1, 5), (8, 9)], True),
+    ]:
         check(sol.can_attend_all(meetings), want, f"can_attend_all({meetings})")
 
 
@@ -141,6 +185,7 @@ def test_can_attend_all_scales() -> None:
         meetings = [(2 * i, 2 * i + 1) for i in range(n)]
         random.Random(n).shuffle(meetings)
         return lambda: sol.can_attend_all(meetings)
+
     assert_scales(work, 400, what="can_attend_all", expected="n log n")
 
 
@@ -152,8 +197,15 @@ def brute_rooms(meetings: list[tuple[int, int]]) -> int:
 
 
 def test_min_meeting_rooms_examples() -> None:
-    for meetings, want in [([(0, 30), (5, 10), (15, 20)], 2), ([(7, 10), (2, 4)], 1), ([], 0), ([(1, 2)], 1),
-                           ([(1, 5), (5, 10)], 1), ([(1, 5), (1, 5), (1, 5)], 3), ([(1, 10), (2, 3), (3, 4), (4, 5)], 2)]:
+    for meetings, want in [
+        ([(0, 30), (5, 10), (15, 20)], 2),
+        ([(7, 10), (2, 4)], 1),
+        ([], 0),
+        ([(1, 2)], 1),
+        ([(1, 5), (5, 10)], 1),
+        ([(1, 5), (1, 5), (1, 5)], 3),
+        ([(1, 10), (2, 3), (3, 4), (4, 5)], 2),
+    ]:
         check(sol.min_meeting_rooms(meetings), want, f"min_meeting_rooms({meetings})")
 
 
@@ -167,4 +219,5 @@ def test_min_meeting_rooms_scales() -> None:
     def work(n: int):  # many rooms at once: scanning every room for a free one is quadratic
         meetings = shuffled_intervals(n, 5 * n)
         return lambda: sol.min_meeting_rooms(meetings)
+
     assert_scales(work, 400, what="min_meeting_rooms", expected="n log n")

@@ -47,9 +47,12 @@ def test_reverse_list_matches_brute_force(items: list[int]) -> None:
 def test_reverse_list_scales() -> None:
     def work(n: int):
         head = [from_values(range(n))]
+
         def run() -> None:
             head[0] = sol.reverse_list(head[0])
+
         return run
+
     assert_scales(work, 400, what="reverse_list")
 
 
@@ -57,9 +60,19 @@ def test_reverse_list_scales() -> None:
 
 
 def test_merge_two_sorted_examples() -> None:
-    for a, b, want in [([1, 2, 4], [1, 3, 4], [1, 1, 2, 3, 4, 4]), ([], [], []), ([], [0], [0]), ([5], [], [5]),
-                       ([1, 1], [1], [1, 1, 1]), ([-3, 10], [-5, 0, 20], [-5, -3, 0, 10, 20])]:
-        check(to_values(sol.merge_two_sorted(from_values(a), from_values(b))), want, f"merge_two_sorted({a}, {b})")
+    for a, b, want in [
+        ([1, 2, 4], [1, 3, 4], [1, 1, 2, 3, 4, 4]),
+        ([], [], []),
+        ([], [0], [0]),
+        ([5], [], [5]),
+        ([1, 1], [1], [1, 1, 1]),
+        ([-3, 10], [-5, 0, 20], [-5, -3, 0, 10, 20]),
+    ]:
+        check(
+            to_values(sol.merge_two_sorted(from_values(a), from_values(b))),
+            want,
+            f"merge_two_sorted({a}, {b})",
+        )
 
 
 @fuzz
@@ -77,6 +90,7 @@ def test_merge_two_sorted_scales() -> None:
     def work(n: int):
         a, b = list(range(0, n, 2)), list(range(1, n, 2))
         return lambda: sol.merge_two_sorted(from_values(a), from_values(b))
+
     assert_scales(work, 400, what="merge_two_sorted")
 
 
@@ -95,8 +109,15 @@ def with_cycle(items: list[int], back_to: int | None) -> sol.ListNode | None:
 
 
 def test_has_cycle_examples() -> None:
-    for items, back_to, want in [([3, 2, 0, -4], 1, True), ([1, 2], 0, True), ([1], None, False), ([], None, False),
-                                 ([1], 0, True), ([1, 2, 3], None, False), ([1, 1, 1], 2, True)]:
+    for items, back_to, want in [
+        ([3, 2, 0, -4], 1, True),
+        ([1, 2], 0, True),
+        ([1], None, False),
+        ([], None, False),
+        ([1], 0, True),
+        ([1, 2, 3], None, False),
+        ([1, 1, 1], 2, True),
+    ]:
         check(sol.has_cycle(with_cycle(items, back_to)), want, f"has_cycle({items}, tail → index {back_to})")
 
 
@@ -111,6 +132,7 @@ def test_has_cycle_scales() -> None:
     def work(n: int):  # a cycle back to the start: a list of visited nodes searched per step is quadratic
         head = with_cycle(list(range(n)), 0)
         return lambda: sol.has_cycle(head)
+
     assert_scales(work, 400, what="has_cycle")
 
 
@@ -118,9 +140,16 @@ def test_has_cycle_scales() -> None:
 
 
 def test_middle_node_examples() -> None:
-    for items, want in [([1, 2, 3, 4, 5], [3, 4, 5]), ([1, 2, 3, 4, 5, 6], [4, 5, 6]), ([], []), ([1], [1]),
-                        ([1, 2], [2])]:
-        check(to_values(sol.middle_node(from_values(items))), want, f"middle_node({items}) (the rest from it)")
+    for items, want in [
+        ([1, 2, 3, 4, 5], [3, 4, 5]),
+        ([1, 2, 3, 4, 5, 6], [4, 5, 6]),
+        ([], []),
+        ([1], [1]),
+        ([1, 2], [2]),
+    ]:
+        check(
+            to_values(sol.middle_node(from_values(items))), want, f"middle_node({items}) (the rest from it)"
+        )
 
 
 @fuzz
@@ -136,6 +165,7 @@ def test_middle_node_scales() -> None:
     def work(n: int):
         head = from_values(range(n))
         return lambda: sol.middle_node(head)
+
     assert_scales(work, 400, what="middle_node")
 
 
@@ -143,23 +173,35 @@ def test_middle_node_scales() -> None:
 
 
 def test_remove_nth_from_end_examples() -> None:
-    for items, n, want in [([1, 2, 3, 4, 5], 2, [1, 2, 3, 5]), ([1], 1, []), ([1, 2], 1, [1]), ([1, 2], 2, [2]),
-                           ([7, 7, 7], 3, [7, 7])]:
-        check(to_values(sol.remove_nth_from_end(from_values(items), n)), want, f"remove_nth_from_end({items}, {n})")
+    for items, n, want in [
+        ([1, 2, 3, 4, 5], 2, [1, 2, 3, 5]),
+        ([1], 1, []),
+        ([1, 2], 1, [1]),
+        ([1, 2], 2, [2]),
+        ([7, 7, 7], 3, [7, 7]),
+    ]:
+        check(
+            to_values(sol.remove_nth_from_end(from_values(items), n)),
+            want,
+            f"remove_nth_from_end({items}, {n})",
+        )
 
 
 @fuzz
 @given(st.lists(st.integers(-9, 9), min_size=1, max_size=20), st.integers(1, 20))
 def test_remove_nth_from_end_matches_brute_force(items: list[int], n: int) -> None:
     n = (n - 1) % len(items) + 1
-    want = items[:len(items) - n] + items[len(items) - n + 1:]
-    check(to_values(sol.remove_nth_from_end(from_values(items), n)), want, f"remove_nth_from_end({items}, {n})")
+    want = items[: len(items) - n] + items[len(items) - n + 1 :]
+    check(
+        to_values(sol.remove_nth_from_end(from_values(items), n)), want, f"remove_nth_from_end({items}, {n})"
+    )
 
 
 def test_remove_nth_from_end_scales() -> None:
     def work(n: int):
         items = list(range(n))
         return lambda: sol.remove_nth_from_end(from_values(items), n // 2)
+
     assert_scales(work, 400, what="remove_nth_from_end")
 
 
@@ -175,22 +217,34 @@ def digits_of(number: int) -> list[int]:
 
 
 def test_add_two_numbers_examples() -> None:
-    for a, b, want in [([2, 4, 3], [5, 6, 4], [7, 0, 8]), ([0], [0], [0]), ([9, 9, 9, 9], [9, 9], [8, 9, 0, 0, 1]),
-                       ([5], [5], [0, 1]), ([1], [9, 9], [0, 0, 1])]:
-        check(to_values(sol.add_two_numbers(from_values(a), from_values(b))), want, f"add_two_numbers({a}, {b})")
+    for a, b, want in [
+        ([2, 4, 3], [5, 6, 4], [7, 0, 8]),
+        ([0], [0], [0]),
+        ([9, 9, 9, 9], [9, 9], [8, 9, 0, 0, 1]),
+        ([5], [5], [0, 1]),
+        ([1], [9, 9], [0, 0, 1]),
+    ]:
+        check(
+            to_values(sol.add_two_numbers(from_values(a), from_values(b))), want, f"add_two_numbers({a}, {b})"
+        )
 
 
 @fuzz
 @given(st.integers(0, 10**12), st.integers(0, 10**12))
 def test_add_two_numbers_matches_brute_force(x: int, y: int) -> None:
     a, b = digits_of(x), digits_of(y)
-    check(to_values(sol.add_two_numbers(from_values(a), from_values(b))), digits_of(x + y), f"add_two_numbers({a}, {b})")
+    check(
+        to_values(sol.add_two_numbers(from_values(a), from_values(b))),
+        digits_of(x + y),
+        f"add_two_numbers({a}, {b})",
+    )
 
 
 def test_add_two_numbers_scales() -> None:
     def work(n: int):
         a, b = from_values([9] * n), from_values([1])
         return lambda: sol.add_two_numbers(a, b)
+
     assert_scales(work, 400, what="add_two_numbers")
 
 
@@ -216,14 +270,20 @@ def test_lru_cache_examples() -> None:
 
 
 @fuzz
-@given(st.integers(1, 3), st.lists(st.tuples(st.integers(0, 4), st.one_of(st.none(), st.integers(0, 9))), max_size=30))
+@given(
+    st.integers(1, 3),
+    st.lists(st.tuples(st.integers(0, 4), st.one_of(st.none(), st.integers(0, 9))), max_size=30),
+)
 def test_lru_cache_matches_brute_force(capacity: int, operations: list[tuple[int, int | None]]) -> None:
     cache, model = sol.LRUCache(capacity), []  # model: (key, value), least recent first
     for key, value in operations:  # value None: get(key)
         found = next((i for i, (k, _) in enumerate(model) if k == key), None)
         if value is None:
-            check(cache.get(key), model[found][1] if found is not None else None,
-                  f"capacity {capacity}, after {operations}: get({key})")
+            check(
+                cache.get(key),
+                model[found][1] if found is not None else None,
+                f"capacity {capacity}, after {operations}: get({key})",
+            )
             if found is not None:
                 model.append(model.pop(found))
         else:
@@ -242,5 +302,7 @@ def test_lru_cache_scales() -> None:
             for i in range(n):
                 cache.put(i, i)
                 cache.get(i // 2)
+
         return run
+
     assert_scales(work, 400, what="LRUCache (O(1) per call)")

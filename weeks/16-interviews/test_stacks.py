@@ -29,8 +29,18 @@ def brute_valid(s: str) -> bool:
 
 
 def test_valid_parentheses_examples() -> None:
-    for s, want in [("()", True), ("()[]{}", True), ("(]", False), ("([)]", False), ("{[]}", True), ("", True),
-                    ("(", False), (")", False), ("((", False), ("())", False)]:
+    for s, want in [
+        ("()", True),
+        ("()[]{}", True),
+        ("(]", False),
+        ("([)]", False),
+        ("{[]}", True),
+        ("", True),
+        ("(", False),
+        (")", False),
+        ("((", False),
+        ("())", False),
+    ]:
         check(sol.valid_parentheses(s), want, f"valid_parentheses({s!r})")
 
 
@@ -44,6 +54,7 @@ def test_valid_parentheses_scales() -> None:
     def work(n: int):
         s = "([{" * (n // 6) + "}])" * (n // 6)
         return lambda: sol.valid_parentheses(s)
+
     assert_scales(work, 400, what="valid_parentheses")
 
 
@@ -78,7 +89,9 @@ def test_min_stack_matches_brute_force(operations: list[int | None]) -> None:
         elif model:
             check(stack.pop(), model.pop(), f"after {operations}: pop()")
         if model:
-            check((stack.top(), stack.get_min()), (model[-1], min(model)), f"after {operations}: (top, get_min)")
+            check(
+                (stack.top(), stack.get_min()), (model[-1], min(model)), f"after {operations}: (top, get_min)"
+            )
 
 
 def test_min_stack_scales() -> None:
@@ -91,7 +104,9 @@ def test_min_stack_scales() -> None:
             for _ in range(n):
                 stack.get_min()
                 stack.pop()
+
         return run
+
     assert_scales(work, 400, what="MinStack (n pushes, n get_min, n pops)")
 
 
@@ -103,17 +118,25 @@ def brute_rpn(tokens: list[str]) -> int:
     for token in tokens:
         if token in "+-*/" and len(token) == 1:
             b, a = stack.pop(), stack.pop()
-            stack.append(a + b if token == "+" else a - b if token == "-" else a * b if token == "*"
-                         else int(a / b))
+            stack.append(
+                a + b if token == "+" else a - b if token == "-" else a * b if token == "*" else int(a / b)
+            )
         else:
             stack.append(int(token))
     return stack[-1]
 
 
 def test_eval_rpn_examples() -> None:
-    for tokens, want in [(["2", "1", "+", "3", "*"], 9), (["4", "13", "5", "/", "+"], 6), (["42"], 42),
-                         (["-7", "2", "/"], -3), (["7", "-2", "/"], -3), (["-7", "-2", "/"], 3), (["3", "-4", "-"], 7),
-                         (["10", "6", "9", "3", "+", "-11", "*", "/", "*", "17", "+", "5", "+"], 22)]:
+    for tokens, want in [
+        (["2", "1", "+", "3", "*"], 9),
+        (["4", "13", "5", "/", "+"], 6),
+        (["42"], 42),
+        (["-7", "2", "/"], -3),
+        (["7", "-2", "/"], -3),
+        (["-7", "-2", "/"], 3),
+        (["3", "-4", "-"], 7),
+        (["10", "6", "9", "3", "+", "-11", "*", "/", "*", "17", "+", "5", "+"], 22),
+    ]:
         check(sol.eval_rpn(tokens), want, f"eval_rpn({tokens})")
 
 
@@ -137,6 +160,7 @@ def test_eval_rpn_scales() -> None:
     def work(n: int):
         tokens = ["1"] * (n // 2) + ["+"] * (n // 2 - 1)
         return lambda: sol.eval_rpn(tokens)
+
     assert_scales(work, 400, what="eval_rpn")
 
 
@@ -148,8 +172,15 @@ def brute_daily(temps: list[int]) -> list[int]:
 
 
 def test_daily_temperatures_examples() -> None:
-    for temps, want in [([73, 74, 75, 71, 69, 72, 76, 73], [1, 1, 4, 2, 1, 1, 0, 0]), ([30, 40, 50, 60], [1, 1, 1, 0]),
-                        ([], []), ([50], [0]), ([60, 50, 40], [0, 0, 0]), ([70, 70, 71], [2, 1, 0]), ([-5, -10, 0], [2, 1, 0])]:
+    for temps, want in [
+        ([73, 74, 75, 71, 69, 72, 76, 73], [1, 1, 4, 2, 1, 1, 0, 0]),
+        ([30, 40, 50, 60], [1, 1, 1, 0]),
+        ([], []),
+        ([50], [0]),
+        ([60, 50, 40], [0, 0, 0]),
+        ([70, 70, 71], [2, 1, 0]),
+        ([-5, -10, 0], [2, 1, 0]),
+    ]:
         check(sol.daily_temperatures(temps), want, f"daily_temperatures({temps})")
 
 
@@ -161,8 +192,9 @@ def test_daily_temperatures_matches_brute_force(temps: list[int]) -> None:
 
 def test_daily_temperatures_scales() -> None:
     def work(n: int):  # falling, then one hot day: scanning ahead from each day is quadratic
-        temps = list(range(n, 0, -1)) + [n + 1]
+        temps = [*range(n, 0, -1), n + 1]
         return lambda: sol.daily_temperatures(temps)
+
     assert_scales(work, 400, what="daily_temperatures")
 
 
@@ -170,13 +202,23 @@ def test_daily_temperatures_scales() -> None:
 
 
 def brute_rectangle(heights: list[int]) -> int:
-    return max((min(heights[i:j]) * (j - i) for i in range(len(heights)) for j in range(i + 1, len(heights) + 1)),
-               default=0)
+    return max(
+        (min(heights[i:j]) * (j - i) for i in range(len(heights)) for j in range(i + 1, len(heights) + 1)),
+        default=0,
+    )
 
 
 def test_largest_rectangle_examples() -> None:
-    for heights, want in [([2, 1, 5, 6, 2, 3], 10), ([2, 4], 4), ([], 0), ([7], 7), ([0, 0], 0), ([3, 3, 3], 9),
-                          ([1, 2, 3, 4, 5], 9), ([5, 4, 1, 2], 8)]:
+    for heights, want in [
+        ([2, 1, 5, 6, 2, 3], 10),
+        ([2, 4], 4),
+        ([], 0),
+        ([7], 7),
+        ([0, 0], 0),
+        ([3, 3, 3], 9),
+        ([1, 2, 3, 4, 5], 9),
+        ([5, 4, 1, 2], 8),
+    ]:
         check(sol.largest_rectangle(heights), want, f"largest_rectangle({heights})")
 
 
@@ -190,6 +232,7 @@ def test_largest_rectangle_scales() -> None:
     def work(n: int):
         heights = [(i * 7919) % 1000 for i in range(n)]
         return lambda: sol.largest_rectangle(heights)
+
     assert_scales(work, 400, what="largest_rectangle")
 
 
@@ -215,8 +258,16 @@ def encoded(draw: st.DrawFn, depth: int = 2) -> str:
 
 
 def test_decode_string_examples() -> None:
-    for s, want in [("3[a]2[bc]", "aaabcbc"), ("3[a2[c]]", "accaccacc"), ("2[abc]3[cd]ef", "abcabccdcdcdef"),
-                    ("", ""), ("abc", "abc"), ("10[a]", "a" * 10), ("1[]x", "x"), ("2[2[2[z]]]", "z" * 8)]:
+    for s, want in [
+        ("3[a]2[bc]", "aaabcbc"),
+        ("3[a2[c]]", "accaccacc"),
+        ("2[abc]3[cd]ef", "abcabccdcdcdef"),
+        ("", ""),
+        ("abc", "abc"),
+        ("10[a]", "a" * 10),
+        ("1[]x", "x"),
+        ("2[2[2[z]]]", "z" * 8),
+    ]:
         check(sol.decode_string(s), want, f"decode_string({s!r})")
 
 
@@ -230,6 +281,7 @@ def test_decode_string_scales() -> None:
     def work(n: int):  # n small groups: rebuilding the whole output string per group is quadratic
         s = "2[ab]" * n
         return lambda: sol.decode_string(s)
+
     assert_scales(work, 400, what="decode_string")
 
 
@@ -250,9 +302,17 @@ def brute_simplify(path: str) -> str:
 
 
 def test_simplify_path_examples() -> None:
-    for path, want in [("/home/", "/home"), ("/../", "/"), ("/home//foo/", "/home/foo"), ("/a/./b/../../c/", "/c"),
-                       ("/", "/"), ("/...", "/..."), ("/a/../../b", "/b"), ("/.hidden/x/.", "/.hidden/x"),
-                       ("/a/..b/..", "/a")]:
+    for path, want in [
+        ("/home/", "/home"),
+        ("/../", "/"),
+        ("/home//foo/", "/home/foo"),
+        ("/a/./b/../../c/", "/c"),
+        ("/", "/"),
+        ("/...", "/..."),
+        ("/a/../../b", "/b"),
+        ("/.hidden/x/.", "/.hidden/x"),
+        ("/a/..b/..", "/a"),
+    ]:
         check(sol.simplify_path(path), want, f"simplify_path({path!r})")
 
 
@@ -267,4 +327,5 @@ def test_simplify_path_scales() -> None:
     def work(n: int):
         path = "/" + "/".join(f"d{i}" for i in range(n)) + "/.." * (n // 2)
         return lambda: sol.simplify_path(path)
+
     assert_scales(work, 400, what="simplify_path")

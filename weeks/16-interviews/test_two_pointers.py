@@ -27,8 +27,17 @@ def brute_palindrome(s: str) -> bool:
 
 
 def test_is_palindrome_examples() -> None:
-    for s, want in [("A man, a plan, a canal: Panama", True), ("race a car", False), ("", True), (" ", True),
-                    ("a", True), ("ab", False), ("0P", False), (".,a,.", True), ("No 'x' in Nixon", True)]:
+    for s, want in [
+        ("A man, a plan, a canal: Panama", True),
+        ("race a car", False),
+        ("", True),
+        (" ", True),
+        ("a", True),
+        ("ab", False),
+        ("0P", False),
+        (".,a,.", True),
+        ("No 'x' in Nixon", True),
+    ]:
         check(sol.is_palindrome(s), want, f"is_palindrome({s!r})")
 
 
@@ -43,6 +52,7 @@ def test_is_palindrome_scales() -> None:
         half = "".join(chr(97 + i % 26) + "," for i in range(n // 2))
         s = half + half[::-1]
         return lambda: sol.is_palindrome(s)
+
     assert_scales(work, 400, what="is_palindrome")
 
 
@@ -57,13 +67,22 @@ def _check_pair(numbers: list[int], target: int, got: tuple[int, int] | None) ->
         return
     assert got is not None, f"{call}: a pair exists, got None"
     i, j = got
-    assert 0 <= i < j < len(numbers) and numbers[i] + numbers[j] == target, \
+    assert 0 <= i < j < len(numbers) and numbers[i] + numbers[j] == target, (
         f"{call}: {got} is not a pair of indices i < j adding up to {target}"
+    )
 
 
 def test_two_sum_sorted_examples() -> None:
-    for numbers, target in [([2, 7, 11, 15], 9), ([2, 3, 4], 6), ([-1, 0], -1), ([], 3), ([4], 8), ([1, 1], 2),
-                            ([1, 2, 3], 100), ([-5, -3, 0, 3, 5], 0)]:
+    for numbers, target in [
+        ([2, 7, 11, 15], 9),
+        ([2, 3, 4], 6),
+        ([-1, 0], -1),
+        ([], 3),
+        ([4], 8),
+        ([1, 1], 2),
+        ([1, 2, 3], 100),
+        ([-5, -3, 0, 3, 5], 0),
+    ]:
         _check_pair(numbers, target, sol.two_sum_sorted(numbers, target))
 
 
@@ -78,6 +97,7 @@ def test_two_sum_sorted_scales() -> None:
     def work(n: int):
         numbers = list(range(0, 2 * n, 2))
         return lambda: sol.two_sum_sorted(numbers, -1)
+
     assert_scales(work, 400, what="two_sum_sorted")
 
 
@@ -89,8 +109,16 @@ def brute_three_sum(nums: list[int]) -> list[tuple[int, int, int]]:
 
 
 def test_three_sum_examples() -> None:
-    for nums, want in [([-1, 0, 1, 2, -1, -4], [(-1, -1, 2), (-1, 0, 1)]), ([0, 1, 1], []), ([0, 0, 0], [(0, 0, 0)]),
-                       ([], []), ([0], []), ([0, 0], []), ([0, 0, 0, 0], [(0, 0, 0)]), ([-2, 1, 1, 1], [(-2, 1, 1)])]:
+    for nums, want in [
+        ([-1, 0, 1, 2, -1, -4], [(-1, -1, 2), (-1, 0, 1)]),
+        ([0, 1, 1], []),
+        ([0, 0, 0], [(0, 0, 0)]),
+        ([], []),
+        ([0], []),
+        ([0, 0], []),
+        ([0, 0, 0, 0], [(0, 0, 0)]),
+        ([-2, 1, 1, 1], [(-2, 1, 1)]),
+    ]:
         check(sol.three_sum(nums), want, f"three_sum({nums})")
 
 
@@ -104,6 +132,7 @@ def test_three_sum_scales() -> None:
     def work(n: int):  # O(n²) is the best known; the brute force is O(n³) (≈ 512× at 8n)
         nums = [(i * 37) % (4 * n) - 2 * n for i in range(n)]
         return lambda: sol.three_sum(nums)
+
     assert_scales(work, 50, limit=200, what="three_sum", expected="quadratic")
 
 
@@ -111,25 +140,39 @@ def test_three_sum_scales() -> None:
 
 
 def brute_container(heights: list[int]) -> int:
-    return max((min(heights[i], heights[j]) * (j - i) for i, j in combinations(range(len(heights)), 2)), default=0)
+    return max(
+        (min(heights[i], heights[j]) * (j - i) for i, j in combinations(range(len(heights)), 2)), default=0
+    )
 
 
 def test_container_with_most_water_examples() -> None:
-    for heights, want in [([1, 8, 6, 2, 5, 4, 8, 3, 7], 49), ([1, 1], 1), ([], 0), ([5], 0), ([0, 0], 0),
-                          ([4, 3, 2, 1, 4], 16), ([1, 2, 1], 2)]:
+    for heights, want in [
+        ([1, 8, 6, 2, 5, 4, 8, 3, 7], 49),
+        ([1, 1], 1),
+        ([], 0),
+        ([5], 0),
+        ([0, 0], 0),
+        ([4, 3, 2, 1, 4], 16),
+        ([1, 2, 1], 2),
+    ]:
         check(sol.container_with_most_water(heights), want, f"container_with_most_water({heights})")
 
 
 @fuzz
 @given(st.lists(st.integers(0, 20), max_size=15))
 def test_container_with_most_water_matches_brute_force(heights: list[int]) -> None:
-    check(sol.container_with_most_water(heights), brute_container(heights), f"container_with_most_water({heights})")
+    check(
+        sol.container_with_most_water(heights),
+        brute_container(heights),
+        f"container_with_most_water({heights})",
+    )
 
 
 def test_container_with_most_water_scales() -> None:
     def work(n: int):
         heights = [(i * 7919) % 1000 for i in range(n)]
         return lambda: sol.container_with_most_water(heights)
+
     assert_scales(work, 400, what="container_with_most_water")
 
 
@@ -137,8 +180,14 @@ def test_container_with_most_water_scales() -> None:
 
 
 def test_move_zeroes_examples() -> None:
-    for nums, want in [([0, 1, 0, 3, 12], [1, 3, 12, 0, 0]), ([0], [0]), ([], []), ([1], [1]), ([0, 0, 1], [1, 0, 0]),
-                       ([-1, 0, -2], [-1, -2, 0])]:
+    for nums, want in [
+        ([0, 1, 0, 3, 12], [1, 3, 12, 0, 0]),
+        ([0], [0]),
+        ([], []),
+        ([1], [1]),
+        ([0, 0, 1], [1, 0, 0]),
+        ([-1, 0, -2], [-1, -2, 0]),
+    ]:
         original = list(nums)
         check(sol.move_zeroes(nums), want, f"move_zeroes({original})")
         check(nums, original, f"move_zeroes({original}) must leave its input alone; the input became")
@@ -155,6 +204,7 @@ def test_move_zeroes_scales() -> None:
     def work(n: int):
         nums = [0 if i % 2 else i for i in range(n)]
         return lambda: sol.move_zeroes(nums)
+
     assert_scales(work, 400, what="move_zeroes")
 
 
@@ -166,8 +216,15 @@ def brute_trap(heights: list[int]) -> int:
 
 
 def test_trapping_rain_water_examples() -> None:
-    for heights, want in [([0, 1, 0, 2, 1, 0, 1, 3, 2, 1, 2, 1], 6), ([4, 2, 0, 3, 2, 5], 9), ([], 0), ([3], 0),
-                          ([1, 2, 3], 0), ([3, 0, 3], 3), ([2, 0, 2, 0, 2], 4)]:
+    for heights, want in [
+        ([0, 1, 0, 2, 1, 0, 1, 3, 2, 1, 2, 1], 6),
+        ([4, 2, 0, 3, 2, 5], 9),
+        ([], 0),
+        ([3], 0),
+        ([1, 2, 3], 0),
+        ([3, 0, 3], 3),
+        ([2, 0, 2, 0, 2], 4),
+    ]:
         check(sol.trapping_rain_water(heights), want, f"trapping_rain_water({heights})")
 
 
@@ -181,6 +238,7 @@ def test_trapping_rain_water_scales() -> None:
     def work(n: int):
         heights = [(i * 7919) % 100 for i in range(n)]
         return lambda: sol.trapping_rain_water(heights)
+
     assert_scales(work, 400, what="trapping_rain_water")
 
 
@@ -188,8 +246,14 @@ def test_trapping_rain_water_scales() -> None:
 
 
 def test_sorted_squares_examples() -> None:
-    for nums, want in [([-4, -1, 0, 3, 10], [0, 1, 9, 16, 100]), ([-7, -3, 2, 3, 11], [4, 9, 9, 49, 121]),
-                       ([], []), ([-2], [4]), ([-3, -2], [4, 9]), ([-1, 1], [1, 1])]:
+    for nums, want in [
+        ([-4, -1, 0, 3, 10], [0, 1, 9, 16, 100]),
+        ([-7, -3, 2, 3, 11], [4, 9, 9, 49, 121]),
+        ([], []),
+        ([-2], [4]),
+        ([-3, -2], [4, 9]),
+        ([-1, 1], [1, 1]),
+    ]:
         check(sol.sorted_squares(nums), want, f"sorted_squares({nums})")
 
 
@@ -204,4 +268,5 @@ def test_sorted_squares_scales() -> None:
     def work(n: int):
         nums = list(range(-n // 2, n // 2))
         return lambda: sol.sorted_squares(nums)
+
     assert_scales(work, 400, what="sorted_squares")
