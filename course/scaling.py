@@ -6,9 +6,9 @@ n log n about 9–10×, quadratic code about 64×, so a limit of 30× separates 
 busy machine on either side. Measurements are interleaved (n, 8n, n, 8n …) so a burst of load hits
 both sizes; each is the best of several repeats, and each repeat calls the work enough times to
 last a few milliseconds. Time is this thread's CPU time, not the wall clock: on a machine shared
-with other busy processes, the minutes spent waiting for a core are not the code's doing. A run at 8n that alone already takes
-longer than the limit allows ends the measuring early, so a quadratic mistake fails in about a
-second instead of minutes.
+with other busy processes, the time spent waiting for a core is not the code's doing. A run at 8n
+that alone already takes longer than the limit allows ends the measuring early, so a quadratic
+mistake fails in about a second instead of minutes.
 """
 
 from __future__ import annotations
