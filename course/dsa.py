@@ -166,3 +166,19 @@ def next_hint(problem_id: str) -> tuple[int, int, str]:
     steps[chosen.id] = step + 1
     path.write_text(json.dumps(steps, indent=1, sort_keys=True))
     return step + 1, len(chosen.hints), chosen.hints[step]
+
+
+def render_problem_table(state: tracker.Tracker | None) -> str:
+    """The site's list of problems by pattern, each marked solved or not from the tracker."""
+    lines = []
+    if state is not None:
+        lines += [f"**{summary(state)}**", ""]
+    for pattern, title in patterns().items():
+        chosen = [p for p in problems() if p.pattern == pattern]
+        done = sum(state.solved(p.id) for p in chosen) if state else 0
+        lines += [f"### {title} — {done}/{len(chosen)}", "", "| problem | run it | solved |", "|---|---|---|"]
+        for p in chosen:
+            mark = "✓" if state and state.solved(p.id) else "·"
+            lines.append(f"| {p.title} | `pytest weeks/16 -k {p.id}` | {mark} |")
+        lines.append("")
+    return "\n".join(lines)

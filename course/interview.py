@@ -60,6 +60,16 @@ def design_link(key: str) -> str:
     return "weeks/11-design-practice/README.md"
 
 
+def render_design_answers() -> str:
+    """The three designs for the site, each linked to its write-up (relative to docs/)."""
+    lines = []
+    for key, prompt in DESIGNS.items():
+        page = DESIGNS_DIR / f"{key}.md"
+        link = f"designs/{key}.md" if page.is_file() else "weeks/11-design-practice.md"
+        lines.append(f"- {prompt} — [the answer]({link})")
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True)
 class Question:
     kind: str  # design, explain, dsa

@@ -321,3 +321,15 @@ def pdf_text(path: Path) -> str:
     from pypdf import PdfReader
 
     return "\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
+
+
+def render_site_fragment(source: Path | None = None) -> str:
+    """The learner's resume for the site's Interviews page, or a note saying how to fix the file."""
+    try:
+        resume = filled(load(source), anchor_values())
+    except ResumeError as exc:
+        return f"!!! warning \"The resume does not render\"\n    {exc}"
+    findings = lint(resume)
+    note = (f"{len(findings)} bullet(s) still fail the lint — `course resume --lint` says which and why."
+            if findings else "Every bullet has an action, a number and an outcome.")
+    return f"{note}\n\n{render_html(resume, standalone=False)}\n"

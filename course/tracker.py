@@ -257,9 +257,9 @@ def record_problems(results: dict[str, bool], at: dt.datetime, path: Path | None
                 entry = CommentedMap()
                 dsa[problem_id] = entry
             if solved and not entry.get("first_solved"):
-                entry["first_solved"] = at
+                entry["first_solved"] = at.replace()  # a copy each: one shared object becomes a YAML alias
             entry["last"] = "passed" if solved else "failing"
-            entry["at"] = at
+            entry["at"] = at.replace()
         solved_count = sum(1 for entry in dsa.values() if entry.get("first_solved"))
         doc.setdefault("deliverables", CommentedMap())["dsa_solved"] = solved_count
         return _write(path, doc)
