@@ -31,7 +31,7 @@ from course.paths import REPO_ROOT, REPORTS_DIR, lab_package_dir
 
 PACKAGE = "week16_interviews"
 PLACEHOLDER = re.compile(r"\[\[(?P<what>[^\]]+)\]\]")
-FIELD = re.compile(r"\{(?P<name>[a-z_]+)\}")
+FIELD = re.compile(r"\{(?P<name>[a-z][a-z0-9_]*)\}")
 
 # The verbs that open a strong bullet (past tense: it happened). Not exhaustive: a verb ending in
 # "-ed" passes too; "Responsible for", "Worked on", "Helped" and nouns do not.
@@ -175,8 +175,9 @@ def lint_bullet(bullet: str) -> list[str]:
     if first in WEAK_OPENERS or not (first in ACTION_VERBS or (first.endswith("ed") and len(first) > 4)):
         reasons.append(f"no action: it opens with {words[0] if words else 'nothing'!r} — start with what "
                        "you did, in the past tense (Cut, Built, Led, Delivered …)")
-    if (placeholder := PLACEHOLDER.search(bullet)) is not None:
-        reasons.append(f"a placeholder is not filled: {placeholder['what']}")
+    if (placeholder := PLACEHOLDER.search(bullet) or FIELD.search(bullet)) is not None:
+        what = placeholder.groupdict().get("what") or f"{{{placeholder['name']}}}"
+        reasons.append(f"a placeholder is not filled: {what}")
     elif not re.search(r"\d", bullet):
         reasons.append("no number: how much, how many, how fast? (requests/s, p99 ms, % saved, "
                        "people, weeks) — a number you measured and can reproduce")
