@@ -254,6 +254,8 @@ def resume(source: Annotated[Path | None, typer.Option(
                                                         "resume.pdf (default build/resume)")] = None,
            lint_only: Annotated[bool, typer.Option("--lint", help="only lint the bullets")] = False) -> None:
     """Lint every resume bullet (action, number, outcome), then render one page of HTML and PDF."""
+    from rich.markup import escape
+
     from course import resume as resumes
 
     if lint_only:
@@ -264,7 +266,7 @@ def resume(source: Annotated[Path | None, typer.Option(
         pages = "one page" if built.pages == 1 else f"[yellow]{built.pages} pages — cut to one[/yellow]"
         console.print(f"✓ {built.html}\n✓ {built.pdf} ({pages})")
     for finding in findings:
-        console.print(f"[red]✗[/red] {finding}", soft_wrap=True)
+        console.print(f"[red]✗[/red] {escape(str(finding))}", soft_wrap=True)
     console.print(f"{len(findings)} bullet(s) to fix" if findings else "every bullet has an action, a number "
                   "and an outcome")
     if findings:
