@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
@@ -117,6 +118,10 @@ def status() -> None:
     ready = progress.anchor_readiness(state)
     pieces = "  ".join(f"{'✓' if ok else '·'} {title}" for _, title, ok in ready)
     console.print(f"[bold]anchor[/bold] {sum(ok for *_, ok in ready)}/{len(ready)} ready: {pieces}")
+    from course import dsa
+
+    by_pattern = "  ".join(f"{title} {done}/{total}" for title, done, total in dsa.solved_by_pattern(state))
+    console.print(f"[bold]dsa[/bold] {dsa.summary(state)}\n  [dim]{by_pattern}[/dim]")
     console.print(f"[bold]next[/bold] {progress.next_step(state).command_line}")
 
 
@@ -185,9 +190,16 @@ def hint(week: WeekArg,
     """
     from rich.markup import escape
 
-    from course import proof
+    from course import dsa, proof
 
     chosen = curriculum.week(week)
+    if chosen.folder.name == dsa.WEEK_FOLDER and test in {p.id for p in dsa.problems()}:
+        step, steps, text = dsa.next_hint(test)
+        console.print(f"[bold]{test}[/bold] hint {step} of {steps}: {escape(text)}")
+        after = "run the command again for the next step" if step < steps else \
+            "that was the last step; the next run starts over"
+        console.print(f"[dim]{after} · the lesson: weeks/{chosen.folder.name}/README.md[/dim]")
+        return
     hints: list[tuple[str, str, curriculum.Mistake | None]] = [
         (name, text, None) for name, text in chosen.hints.items()]
     hints += [(m.fails, m.hint, m) for m in chosen.mistakes]
@@ -228,11 +240,58 @@ def watch(week: WeekArg) -> None:
 
 @app.command()
 @friendly
-def deliverable(name: Annotated[str, typer.Argument(help="public_url, resume, design_stories or dsa_solved")],
+def deliverable(name: Annotated[str, typer.Argument(help="public_url, resume or design_stories")],
                 value: Annotated[str, typer.Argument(help="the new value")]) -> None:
-    """Mark a deliverable no test can check (your public URL, resume, design stories, DSA count)."""
+    """Mark a deliverable no test can check (your public URL, resume, design stories)."""
     updated = tracker.set_deliverable(name, value)
     console.print(f"✓ {name} = {getattr(updated.deliverables, name)!r}")
+
+
+@app.command()
+@friendly
+def resume(source: Annotated[Path | None, typer.Option(
+               "--file", help="the YAML to render (default labs/week16_interviews/resume.yaml)")] = None,
+           out_dir: Annotated[Path | None, typer.Option("--out", help="where to write resume.html and "
+                                                        "resume.pdf (default build/resume)")] = None,
+           lint_only: Annotated[bool, typer.Option("--lint", help="only lint the bullets")] = False) -> None:
+    """Lint every resume bullet (action, number, outcome), then render one page of HTML and PDF."""
+    from rich.markup import escape
+
+    from course import resume as resumes
+
+    if lint_only:
+        findings = resumes.lint(resumes.filled(resumes.load(source), resumes.anchor_values()))
+    else:
+        built = resumes.build(source, out_dir)
+        findings = built.findings
+        pages = "one page" if built.pages == 1 else f"[yellow]{built.pages} pages — cut to one[/yellow]"
+        console.print(f"✓ {built.html}\n✓ {built.pdf} ({pages})")
+    for finding in findings:
+        console.print(f"[red]✗[/red] {escape(str(finding))}", soft_wrap=True)
+    console.print(f"{len(findings)} bullet(s) to fix" if findings else "every bullet has an action, a number "
+                  "and an outcome")
+    if findings:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def interview(seed: Annotated[int | None, typer.Option(help="draw the same set again")] = None) -> None:
+    """A timed drill: a design, two explain-it prompts from weeks you passed, one unsolved problem."""
+    import random
+
+    from course import interview as drill
+
+    questions = drill.draw(tracker.load(), random.Random(seed))
+    total = sum(q.minutes for q in questions)
+    ends = (dt.datetime.now() + dt.timedelta(minutes=total)).strftime("%H:%M")
+    console.print(f"[bold]Interview drill[/bold] — {total} minutes, stop at {ends}. Answer out loud.")
+    for number, question in enumerate(questions, 1):
+        console.print(f"{number}. [{question.minutes} min] [bold]{question.kind}[/bold] {question.text}"
+                      f"  [dim]{question.source}[/dim]", soft_wrap=True)
+    state = drill.record(questions)
+    console.print(f"[dim]recorded in {tracker.tracker_path().name} "
+                  f"({len(state.interviews)} drills so far)[/dim]")
 
 
 # --------------------------------------------------------------------------- environment

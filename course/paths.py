@@ -17,6 +17,7 @@ LABS_DIR = REPO_ROOT / "labs"              # the learner's code: labs/weekNN_top
 SOLUTIONS_DIR = REPO_ROOT / "solutions"    # the reference code, module for module like labs/
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"    # notebooks/NN-topic.ipynb
 STARTER_MANIFESTS_DIR = REPO_ROOT / "tests" / "starters"  # checksums of the pristine starters
+REPORTS_DIR = REPO_ROOT / "reports"        # the anchor's measured reports: load.json, drills.json
 
 MISTAKES_FOLDER = "mistakes"               # solutions/<package>/mistakes/<name>.diff
 

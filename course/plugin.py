@@ -317,11 +317,13 @@ class ProgressRecorder:
             tests[name] = "skipped"
 
     def _recording(self) -> bool:
+        return self._learners_run() and not self._partial()
+
+    def _learners_run(self) -> bool:
+        """A learner's own run of their own code (not the proof's, not --solutions, not a worker)."""
         if hasattr(self.config, "workerinput") or not _in_course(self.config):
             return False
-        if os.environ.get(LAB_PATH_ENV) or os.environ.get(RECORD_ENV) == "0":
-            return False
-        return not self._partial()
+        return not (os.environ.get(LAB_PATH_ENV) or os.environ.get(RECORD_ENV) == "0")
 
     def _partial(self) -> bool:
         """A run that selected or stopped early says nothing about the whole lab."""
@@ -369,6 +371,14 @@ class ProgressRecorder:
             line += " (reference solutions: nothing recorded)"
         elif self._partial():
             line += " (a partial run: -k, -x or one test; run the whole week to record it)"
+        if self._learners_run():  # week 16 counts each problem whose tests all ran, -k or not
+            from course import dsa
+
+            try:
+                solved = dsa.record(self.outcomes, at)
+                line += f"\n  {solved}" if solved else ""
+            except tracker.TrackerError as exc:
+                line += f"\n  problems not recorded: {exc}"
         self.message = [*hints[:4], line]
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:

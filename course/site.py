@@ -18,7 +18,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from course import curriculum, progress, tracker
+from course import curriculum, dsa, interview, progress, resume, tracker
 from course.curriculum import Week
 
 SEMESTERS = {1: "Backend foundations", 2: "Production backend", 3: "System design and scale",
@@ -73,6 +73,9 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     replacements = {
         "<!-- course:weeks-table -->": render_weeks_table,
         "<!-- course:anchor-readiness -->": lambda: render_anchor_readiness(state),
+        "<!-- course:dsa-problems -->": lambda: dsa.render_problem_table(state),
+        "<!-- course:design-answers -->": interview.render_design_answers,
+        "<!-- course:resume -->": resume.render_site_fragment,
     }
     for marker, render in replacements.items():
         if marker in markdown:
@@ -277,5 +280,5 @@ def render_progress(state: tracker.Tracker | None) -> str:
                   f"- Public URL: {url}",
                   f"- Resume rewritten around impact: {'yes' if d.resume else 'not yet'}",
                   f"- System-design stories ready: {d.design_stories} of 3",
-                  f"- DSA problems solved: {d.dsa_solved} (goal 50–70)", ""]
+                  f"- DSA problems solved: {dsa.summary(state)} — [by pattern](interviews.md)", ""]
     return "\n".join(lines)

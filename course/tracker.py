@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from course.errors import CourseError
@@ -48,7 +48,7 @@ deliverables:
   public_url: ""  # week 12: the URL where your deployed service answers
   resume: false  # week 16: resume rewritten around impact (true when done)
   design_stories: 0  # week 11: system-design answers you can give cold (of 3)
-  dsa_solved: 0  # week 16: basic DSA problems solved (goal: 50-70)
+  dsa_solved: 0  # week 16: DSA problems solved (goal: 50-70), counted by `pytest weeks/16`
 """
 
 
@@ -83,6 +83,26 @@ class Deliverables(BaseModel):
     dsa_solved: int = Field(default=0, ge=0)
 
 
+class ProblemProgress(BaseModel):
+    """One week-16 problem: solved once all its tests passed in one run (kept forever), and the last run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_solved: dt.datetime | None = None
+    last: Literal["passed", "failing"]
+    at: dt.datetime
+
+
+class InterviewSession(BaseModel):
+    """One `course interview` drill: when, how long it was meant to take, what was asked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: dt.datetime
+    minutes: int = Field(ge=1)
+    questions: list[str]
+
+
 class Tracker(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -90,6 +110,12 @@ class Tracker(BaseModel):
     target: dt.date | None = None
     labs: dict[str, LabProgress] = {}
     deliverables: Deliverables = Deliverables()
+    dsa: dict[str, ProblemProgress] = {}  # week 16's problems, written by `pytest weeks/16`
+    interviews: list[InterviewSession] = []  # `course interview` drills, oldest first
+
+    def solved(self, problem_id: str) -> bool:
+        progress = self.dsa.get(problem_id)
+        return progress is not None and progress.first_solved is not None
 
     def passed(self, lab_id: str) -> bool:
         progress = self.labs.get(lab_id)
@@ -211,9 +237,56 @@ def record_runs(runs: dict[str, LabRun], path: Path | None = None) -> Tracker:
         return _write(path, doc)
 
 
+def record_problems(results: dict[str, bool], at: dt.datetime, path: Path | None = None) -> Tracker:
+    """Record week-16 problems (True: every test passed); a first solve is kept forever.
+
+    ``deliverables.dsa_solved`` follows the count, so the file says the same thing everywhere.
+    """
+    path = path or tracker_path()
+    with _locked(path):
+        doc = _read_for_update(path)
+        if results:
+            _start_clock(doc, at.astimezone().date())
+        dsa = doc.get("dsa")
+        if not isinstance(dsa, CommentedMap):
+            dsa = CommentedMap()
+            doc["dsa"] = dsa
+        for problem_id, solved in results.items():
+            entry = dsa.get(problem_id)
+            if not isinstance(entry, CommentedMap):
+                entry = CommentedMap()
+                dsa[problem_id] = entry
+            if solved and not entry.get("first_solved"):
+                entry["first_solved"] = at.replace()  # a copy each: one shared object becomes a YAML alias
+            entry["last"] = "passed" if solved else "failing"
+            entry["at"] = at.replace()
+        solved_count = sum(1 for entry in dsa.values() if entry.get("first_solved"))
+        doc.setdefault("deliverables", CommentedMap())["dsa_solved"] = solved_count
+        return _write(path, doc)
+
+
+def record_interview(session: InterviewSession, path: Path | None = None) -> Tracker:
+    """Append one interview drill to the tracker's ``interviews:`` list."""
+    path = path or tracker_path()
+    with _locked(path):
+        doc = _read_for_update(path)
+        sessions = doc.get("interviews")
+        if not isinstance(sessions, list):
+            sessions = CommentedSeq()
+            doc["interviews"] = sessions
+        sessions.append(CommentedMap(session.model_dump(mode="json")))
+        return _write(path, doc)
+
+
+COUNTED = {"dsa_solved": "counted from your test runs now: `pytest weeks/16` records each problem whose "
+                         "tests all pass, and `course status` shows the count"}
+
+
 def set_deliverable(name: str, value: str, path: Path | None = None) -> Tracker:
     """Set one deliverable from text typed on the command line, keeping comments."""
     fields = Deliverables.model_fields
+    if name in COUNTED:
+        raise TrackerError(f"{name} is {COUNTED[name]}.")
     if name not in fields:
         raise TrackerError(f"No deliverable '{name}'. Choose one of: {', '.join(fields)}.")
     path = path or tracker_path()

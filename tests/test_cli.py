@@ -99,7 +99,7 @@ def test_only_course_errors_become_one_line() -> None:
 def test_a_corrupt_tracker_is_reported_and_left_alone(tracker_file: Path) -> None:
     tracker_file.write_text("start: 2026-11-24\ntarget: [\n")
     before = tracker_file.read_bytes()
-    for command in (("status",), ("next",), ("deliverable", "dsa_solved", "3")):
+    for command in (("status",), ("next",), ("deliverable", "design_stories", "3")):
         result = invoke(*command)
         assert result.exit_code == 2 and "line" in result.output, result.output
     assert tracker_file.read_bytes() == before
@@ -109,8 +109,10 @@ def test_deliverables_are_marked(tracker_file: Path) -> None:
     tracker.create()
     assert invoke("deliverable", "public_url", "https://api.example.dev").exit_code == 0
     assert tracker.load().deliverables.public_url == "https://api.example.dev"
-    bad = invoke("deliverable", "dsa_solved", "many")
-    assert bad.exit_code == 2 and "dsa_solved" in bad.output
+    bad = invoke("deliverable", "design_stories", "many")
+    assert bad.exit_code == 2 and "design_stories" in bad.output
+    counted = invoke("deliverable", "dsa_solved", "40")
+    assert counted.exit_code == 2 and "counted from your test runs now" in counted.output
 
 
 def test_hint_lists_hints_or_points_at_the_lesson(tracker_file: Path) -> None:

@@ -73,7 +73,7 @@ def test_a_corrupt_tracker_is_named_and_left_byte_for_byte(tracker_file: Path, c
                                                           where: str) -> None:
     tracker_file.write_bytes(corruption.encode())
     for write in (lambda: tracker.record_runs({"redis/cache": _run("passed")}),
-                  lambda: tracker.set_deliverable("dsa_solved", "3"), tracker.create):
+                  lambda: tracker.set_deliverable("design_stories", "3"), tracker.create):
         with pytest.raises(tracker.TrackerError) as caught:
             write()
         message = str(caught.value)
@@ -91,8 +91,10 @@ def test_deliverables_are_validated_before_writing(tracker_file: Path) -> None:
     with pytest.raises(tracker.TrackerError, match="No deliverable"):
         tracker.set_deliverable("salary", "lots")
     assert tracker_file.read_bytes() == before
-    assert tracker.set_deliverable("dsa_solved", "12").deliverables.dsa_solved == 12
-    assert "# week 16: basic DSA problems solved" in tracker_file.read_text()
+    assert tracker.set_deliverable("design_stories", "2").deliverables.design_stories == 2
+    assert "# week 11: system-design answers" in tracker_file.read_text()
+    with pytest.raises(tracker.TrackerError, match="dsa_solved is counted from your test runs now"):
+        tracker.set_deliverable("dsa_solved", "12")
 
 
 def test_unknown_lab_ids_survive_course_changes(tracker_file: Path) -> None:
@@ -134,7 +136,7 @@ def test_the_clock_starts_on_the_first_start_or_run_and_only_once(tmp_path: Path
 
     by_run = tmp_path / "by-run.yaml"
     by_run.write_text(tracker.TEMPLATE)
-    tracker.set_deliverable("dsa_solved", "4", by_run)
+    tracker.set_deliverable("design_stories", "2", by_run)
     assert tracker.load(by_run).start is None, "marking a deliverable does not start the clock"
     state = tracker.record_runs({"redis/cache": _run("failing", passed=0)}, by_run)
     assert state.start == AT.astimezone().date(), "the first run, even a failing one, starts the clock"
