@@ -24,13 +24,13 @@ from course.paths import REPO_ROOT, lab_package_dir
 
 EXPLAIN_HEADING = "## Explain it in an interview"
 DESIGNS_DIR = REPO_ROOT / "docs" / "designs"  # where week 11's three designs are written up
-DESIGNS = {
-    "webhooks": "Design a webhook delivery system: signing, retries with backoff, disabling failing "
-                "endpoints, ordering per endpoint.",
-    "rate-limited-api": "Design a rate-limited public API: API keys, tiers, quotas, RateLimit headers, "
-                        "what happens at the limit.",
-    "ml-inference": "Design an ML inference service: the model loaded once, micro-batching, timeouts, "
-                    "health and readiness.",
+DESIGNS = {  # docs/designs/<key>.md: the answer to each prompt
+    "webhook-delivery": "Design a webhook delivery system: signing, retries with backoff, disabling "
+                        "failing endpoints, ordering per endpoint.",
+    "public-api": "Design a rate-limited public API: API keys, tiers, quotas, RateLimit headers, "
+                  "what happens at the limit.",
+    "inference-service": "Design an ML inference service: the model loaded once, micro-batching, timeouts, "
+                         "health and readiness.",
 }
 MINUTES = {"design": 25, "explain": 5, "dsa": 20}
 STAR_FIELDS = ("situation", "task", "action", "result", "reflection")
@@ -53,21 +53,13 @@ def explain_prompts(week: curriculum.Week) -> list[str]:
 
 
 def design_link(key: str) -> str:
-    """The write-up of one design: docs/designs/<key>.md once week 11 lands it, else week 11's page."""
-    page = DESIGNS_DIR / f"{key}.md"
-    if page.is_file():
-        return str(page.relative_to(REPO_ROOT))
-    return "weeks/11-design-practice/README.md"
+    """The write-up of one design, week 11's: ``docs/designs/<key>.md``."""
+    return str((DESIGNS_DIR / f"{key}.md").relative_to(REPO_ROOT))
 
 
 def render_design_answers() -> str:
     """The three designs for the site, each linked to its write-up (relative to docs/)."""
-    lines = []
-    for key, prompt in DESIGNS.items():
-        page = DESIGNS_DIR / f"{key}.md"
-        link = f"designs/{key}.md" if page.is_file() else "weeks/11-design-practice.md"
-        lines.append(f"- {prompt} — [the answer]({link})")
-    return "\n".join(lines)
+    return "\n".join(f"- {prompt} — [the answer](designs/{key}.md)" for key, prompt in DESIGNS.items())
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,11 @@ def test_a_drill_draws_a_design_two_prompts_and_an_unsolved_problem(tracker_file
     assert tracker.load().interviews[0].questions[0].startswith("[design]")
 
 
-def test_the_design_answers_link_week_11_until_the_write_ups_land() -> None:
+def test_each_design_prompt_links_a_write_up_that_exists() -> None:
     text = interview.render_design_answers()
     assert text.count("[the answer](") == 3
+    for key in interview.DESIGNS:
+        assert (interview.DESIGNS_DIR / f"{key}.md").is_file(), f"docs/designs/{key}.md is missing"
 
 
 def test_the_story_template_is_not_ready_and_the_sample_is() -> None:
