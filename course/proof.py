@@ -14,7 +14,6 @@ own assertion*; a mistake that makes the test crash is reported as a defect of t
     python -m course.proof 05 --jobs 2             # … two checks at a time
     python -m course.proof --freeze-starters 05    # record week 05's pristine starter checksums
     python -m course.proof --record-mistake 05 no_ttl /tmp/cache.py   # write mistakes/no_ttl.diff
-    python -m course.proof --record-mistake 05     # convert week 05's old full-copy mistakes
 """
 
 from __future__ import annotations
@@ -39,8 +38,6 @@ from course.curriculum import Mistake, Week
 from course.plugin import RECORD_ENV
 from course.probe import REPORT_ENV
 from course.target import LAB_PATH_ENV
-
-LEGACY_SUFFIXES = (".py", ".yaml", ".Dockerfile")  # the full-copy mistakes diffs replaced
 
 # pytest plugins a week's tests only need when they name them: each costs start-up time in every
 # one of the proof's subprocesses (hypothesis alone is ~0.7 s).
@@ -212,13 +209,6 @@ def mistake_diff(week: Week, mistake: Mistake) -> Path:
     return paths.mistakes_dir(week.package or "") / f"{mistake.name}.diff"
 
 
-def legacy_copy(week: Week, mistake: Mistake) -> Path | None:
-    """A full copy of the replaced file (``mistakes/<name>.py`` …), the format diffs replaced."""
-    folder = paths.mistakes_dir(week.package or "")
-    return next((folder / f"{mistake.name}{suffix}" for suffix in LEGACY_SUFFIXES
-                 if (folder / f"{mistake.name}{suffix}").is_file()), None)
-
-
 def replaced_file(week: Week, mistake: Mistake) -> Path:
     """The solution file the mistake stands in for."""
     return paths.solution_package_dir(week.package or "") / mistake.replaces
@@ -285,10 +275,9 @@ def prove_mistake(week: Week, mistake: Mistake, timeout_s: float = 300) -> list[
     label = f"week {week.code}: mistake {mistake.name}"
     diff = mistake_diff(week, mistake)
     if not diff.is_file():
-        if (full_copy := legacy_copy(week, mistake)) is not None:
-            return [f"{label} is a full copy ({_repo_relative(full_copy)}); mistakes are diffs now: "
-                    f"python -m course.proof --record-mistake {week.code} {mistake.name}"]
-        return [f"{label}: {_repo_relative(diff)} is missing"]
+        return [f"{label}: {_repo_relative(diff)} is missing — make the mistake in a copy of "
+                f"{_repo_relative(replaced_file(week, mistake))}, then: python -m course.proof "
+                f"--record-mistake {week.code} {mistake.name} EDITED_FILE"]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         package = week.package or ""
@@ -334,23 +323,14 @@ def judge_mistake(label: str, target: str, run: Run) -> list[str]:
 # --------------------------------------------------------------------------- authoring mistakes
 
 
-def record_mistake(week: Week, name: str, edited: Path | None = None) -> Path:
-    """Write ``mistakes/<name>.diff`` from an edited copy of the solution file week.yaml names.
-
-    Without ``edited`` the old-format full copy (``mistakes/<name>.py`` …) is the edited file. A
-    full copy left beside the diff is removed: the diff is the mistake now.
-    """
+def record_mistake(week: Week, name: str, edited: Path) -> Path:
+    """Write ``mistakes/<name>.diff`` from an edited copy of the solution file week.yaml names."""
     mistake = next((m for m in week.mistakes if m.name == name), None)
     if mistake is None:
         known = ", ".join(m.name for m in week.mistakes) or "none"
         raise ProofError(f"week {week.code} has no mistake named {name!r} in week.yaml "
                          f"(add its name, replaces, fails and hint first); it has: {known}")
-    copy = legacy_copy(week, mistake)
-    source = edited or copy
-    if source is None:
-        raise ProofError(f"say which file holds the mistake: python -m course.proof --record-mistake "
-                         f"{week.code} {name} EDITED_FILE (an edited copy of "
-                         f"{_repo_relative(replaced_file(week, mistake))})")
+    source = edited
     original = replaced_file(week, mistake)
     diff_text = make_diff(_text(original), _text(source), diff_name(week, mistake))
     if not diff_text:
@@ -366,26 +346,15 @@ def record_mistake(week: Week, name: str, edited: Path | None = None) -> Path:
         if twin.read_bytes() != source.read_bytes():
             target.unlink()
             raise ProofError(f"the diff of {source} does not reproduce it; nothing written")
-    if copy is not None:
-        copy.unlink()
     return target
 
 
 def _record(args: list[str]) -> int:
-    if not 1 <= len(args) <= 3:
-        print("usage: python -m course.proof --record-mistake NN [NAME [EDITED_FILE]]", file=sys.stderr)
+    if len(args) != 3:
+        print("usage: python -m course.proof --record-mistake NN NAME EDITED_FILE", file=sys.stderr)
         return 2
-    week = curriculum.week(args[0])
-    if len(args) == 1:
-        names = [m.name for m in week.mistakes if legacy_copy(week, m) is not None]
-        if not names:
-            print(f"week {week.code}: no full-copy mistakes left to convert")
-    else:
-        names = [args[1]]
-    edited = Path(args[2]) if len(args) == 3 else None
     try:
-        for name in names:
-            print(f"wrote {_repo_relative(record_mistake(week, name, edited))}")
+        print(f"wrote {_repo_relative(record_mistake(curriculum.week(args[0]), args[1], Path(args[2])))}")
     except (ProofError, OSError) as exc:
         print(f"✗ {exc}", file=sys.stderr)
         return 1
@@ -421,9 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--freeze-starters", action="store_true",
                         help="record the chosen weeks' starter checksums in tests/starters/")
     parser.add_argument("--record-mistake", action="store_true",
-                        help="NN NAME [EDITED_FILE]: write solutions/<package>/mistakes/NAME.diff "
-                             "from EDITED_FILE (default: the old full copy mistakes/NAME.py|.yaml|"
-                             ".Dockerfile, which it replaces); NN alone converts every full copy")
+                        help="NN NAME EDITED_FILE: write solutions/<package>/mistakes/NAME.diff "
+                             "from EDITED_FILE, an edited copy of the solution file NAME replaces")
     parser.add_argument("-j", "--jobs", type=int, default=1,
                         help="checks run at a time (default 1; timing tests want a quiet machine)")
     args = parser.parse_args(argv)

@@ -54,8 +54,8 @@ def test_lab_files_tests_hints_and_mistakes_exist(week: curriculum.Week) -> None
         assert changed == [proof.diff_name(week, mistake)], f"{diff.name} changes {changed}"
     leftovers = sorted(p.name for p in paths.mistakes_dir(week.package).glob("*")
                        if p.suffix != ".diff" and p.name != "__pycache__")
-    assert not leftovers, (f"mistakes are diffs; convert {leftovers} with "
-                           f"python -m course.proof --record-mistake {week.code}")
+    assert not leftovers, (f"mistakes are diffs; record {leftovers} with python -m course.proof "
+                           f"--record-mistake {week.code} NAME EDITED_FILE")
     assert week.notebook.is_file(), f"week {week.code} has no notebook at {week.notebook}"
 
 

@@ -125,14 +125,13 @@ def test_a_diff_must_change_the_file_week_yaml_names(demo: Week) -> None:
     assert problems and f"must change exactly solutions/{PACKAGE}/greet.py" in problems[0], problems
 
 
-def test_record_mistake_converts_a_full_copy_and_round_trips_exactly(demo: Week) -> None:
+def test_record_mistake_round_trips_an_edited_copy_exactly(demo: Week, tmp_path: Path) -> None:
     mistake = Mistake(name="no_newline", replaces="greet.py", fails="test_greet.py::test_greets_by_name",
                       hint="…")
     demo.mistakes.append(mistake)
-    copy = paths.SOLUTIONS_DIR / PACKAGE / "mistakes" / "no_newline.py"
-    copy.write_text('def greet(name):\n    return f"bye {name}"')  # no newline at the end
-    written = proof.record_mistake(demo, "no_newline")
-    assert not copy.exists(), "the full copy is replaced by the diff"
+    edited = tmp_path / "greet.py"
+    edited.write_text('def greet(name):\n    return f"bye {name}"')  # no newline at the end
+    written = proof.record_mistake(demo, "no_newline", edited)
     diff = written.read_text()
     assert diff.startswith(f"--- a/solutions/{PACKAGE}/greet.py\n+++ b/solutions/{PACKAGE}/greet.py\n")
     assert "\\ No newline at end of file" in diff
@@ -147,17 +146,14 @@ def test_record_mistake_names_what_is_missing(demo: Week, tmp_path: Path) -> Non
     same.write_text(SOLUTION)
     with pytest.raises(proof.ProofError, match="identical"):
         proof.record_mistake(demo, "same", same)
-    with pytest.raises(proof.ProofError, match="EDITED_FILE"):
-        proof.record_mistake(demo, "same")
 
 
-def test_a_full_copy_left_unconverted_fails_with_the_command_to_convert_it(demo: Week) -> None:
-    mistake = Mistake(name="old", replaces="greet.py", fails="test_greet.py::test_greets_by_name",
+def test_a_missing_diff_fails_with_the_command_that_records_it(demo: Week) -> None:
+    mistake = Mistake(name="absent", replaces="greet.py", fails="test_greet.py::test_greets_by_name",
                       hint="…")
     demo.mistakes.append(mistake)
-    (paths.SOLUTIONS_DIR / PACKAGE / "mistakes" / "old.py").write_text("def greet(name):\n    return 1\n")
     problems = proof.prove_mistake(demo, mistake)
-    assert problems and "--record-mistake 99 old" in problems[0], problems
+    assert problems and "--record-mistake 99 absent EDITED_FILE" in problems[0], problems
 
 
 def test_course_hint_shows_a_mistakes_diff_under_its_hint() -> None:
