@@ -187,9 +187,41 @@ def prove_solution(week: Week, run: Run | None = None) -> list[str]:
     return problems + ([run.output[-6000:]] if problems else [])
 
 
+def shares_package(week: Week) -> bool:
+    """Whether other weeks build the same package (the anchor: weeks 13–15)."""
+    return sum(1 for other in curriculum.weeks() if other.package == week.package) > 1
+
+
+def week_files(week: Week) -> list[str]:
+    """The package files the week's labs ask the learner to write, in order, once each."""
+    return list(dict.fromkeys(name for lab in week.labs for name in lab.files))
+
+
+def run_starter(week: Week) -> Run:
+    """Run the week against its starter.
+
+    A package of its own is run as ``labs/`` holds it. A package several weeks build is run as
+    *this week's* starter: the reference with only this week's files taken from ``labs/``, so
+    week 14's tests fail for week 14's reasons, not because week 13's stubs are still there.
+    """
+    if not shares_package(week):
+        return run_week(week, paths.LABS_DIR)
+    package = week.package or ""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        shutil.copytree(paths.solution_package_dir(package), root / package,
+                        ignore=shutil.ignore_patterns("__pycache__", paths.MISTAKES_FOLDER))
+        shutil.copy(paths.SOLUTIONS_DIR / "__init__.py", root / "__init__.py")
+        for name in week_files(week):
+            target = root / package / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(paths.lab_package_dir(package) / name, target)
+        return run_week(week, root)
+
+
 def prove_starter(week: Week, reference: Run | None = None, starter: Run | None = None) -> list[str]:
     """Every test must fail on the pristine starter (skips allowed only where the solution skips)."""
-    starter = starter or run_week(week, paths.LABS_DIR)
+    starter = starter or run_starter(week)
     reference = reference or run_week(week, paths.SOLUTIONS_DIR)
     problems = []
     for name, outcome in sorted(reference.outcomes.items()):
@@ -369,7 +401,7 @@ def prove_week(week: Week, jobs: int = 1, say: Callable[[str], None] = print) ->
     with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
         say(f"week {week.code}: solution, starter, {len(week.mistakes)} mistakes …")
         reference = pool.submit(run_week, week, paths.SOLUTIONS_DIR)
-        starter = pool.submit(run_week, week, paths.LABS_DIR)
+        starter = pool.submit(run_starter, week)
         mistakes = [pool.submit(prove_mistake, week, mistake) for mistake in week.mistakes]
         problems = prove_solution(week, reference.result())
         problems += prove_starter(week, reference.result(), starter.result())
