@@ -171,7 +171,8 @@ class Stack:
 
     def app(self, tenant: Tenant) -> str:
         app_id = new_id("app")
-        self.sql("INSERT INTO applications (id, tenant_id, name) VALUES (%s, %s, 'e2e app')", (app_id, tenant.id))
+        self.sql("INSERT INTO applications (id, tenant_id, name) VALUES (%s, %s, 'e2e app')",
+                 (app_id, tenant.id))
         return app_id
 
     def endpoint(self, tenant: Tenant, app_id: str, url: str, **columns: Any) -> tuple[str, str]:
@@ -184,7 +185,8 @@ class Stack:
         self.sql("INSERT INTO endpoint_secrets (endpoint_id, secret) VALUES (%s, %s)", (endpoint_id, secret))
         return endpoint_id, secret
 
-    def send(self, tenant: Tenant, app_id: str, payload: dict[str, Any], event_type: str = "invoice.paid") -> str:
+    def send(self, tenant: Tenant, app_id: str, payload: dict[str, Any],
+             event_type: str = "invoice.paid") -> str:
         """Accept a message as ingestion does: the message and its outbox row in one transaction."""
         msg_id = new_id("msg")
         with psycopg.connect(plain_pg_url(self.database_url)) as connection, connection.transaction():

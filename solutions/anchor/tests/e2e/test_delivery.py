@@ -47,7 +47,8 @@ def _verify_with_both_libraries(secret: str, body: bytes, headers: dict[str, str
         pytest.fail(f"expected the svix library to verify the request; it raised {exc!r}", pytrace=False)
 
 
-def test_a_message_arrives_signed_and_both_official_libraries_verify_it(stack: Stack, receiver: Receiver) -> None:
+def test_a_message_arrives_signed_and_both_official_libraries_verify_it(
+        stack: Stack, receiver: Receiver) -> None:
     tenant = stack.tenant()
     app = stack.app(tenant)
     endpoint_id, secret = stack.endpoint(tenant, app, receiver.url("/signed"))
@@ -89,7 +90,8 @@ def test_during_a_rotation_both_secrets_sign_and_either_verifies(stack: Stack, r
         _verify_with_both_libraries(secret, got[0].body, got[0].headers)
 
 
-def test_failures_are_retried_on_the_schedule_with_the_same_webhook_id(stack: Stack, receiver: Receiver) -> None:
+def test_failures_are_retried_on_the_schedule_with_the_same_webhook_id(
+        stack: Stack, receiver: Receiver) -> None:
     tenant = stack.tenant()
     app = stack.app(tenant)
     endpoint_id, _ = stack.endpoint(tenant, app, receiver.url("/flaky"))
@@ -135,8 +137,8 @@ def _second_delay_s(stack: Stack, endpoint_id: str) -> float:
         if rows:
             return float(rows[0][0])
         time.sleep(0.02)
-    pytest.fail(f"expected the delivery to wait for its third attempt; attempts: {stack.attempts(endpoint_id)}",
-                pytrace=False)
+    pytest.fail("expected the delivery to wait for its third attempt; attempts: "
+                f"{stack.attempts(endpoint_id)}", pytrace=False)
 
 
 def test_429_and_timeouts_back_off_twice_as_long(stack: Stack, receiver: Receiver) -> None:
@@ -161,7 +163,8 @@ def test_429_and_timeouts_back_off_twice_as_long(stack: Stack, receiver: Receive
     assert first[2] == "timeout", f"expected the hanging receiver's attempt classed timeout; got {first}"
 
 
-def _operational_events(receiver: Receiver, path: str, event_type: str, count: int = 1) -> list[dict[str, object]]:
+def _operational_events(receiver: Receiver, path: str, event_type: str,
+                        count: int = 1) -> list[dict[str, object]]:
     got = receiver.wait_for(path, count, check=lambda rs: sum(
         json.loads(r.body).get("type") == event_type for r in rs) >= count)
     return [json.loads(r.body) for r in got if json.loads(r.body).get("type") == event_type]
@@ -184,7 +187,8 @@ def test_410_disables_the_endpoint_at_once_and_tells_the_tenant(stack: Stack, re
         f"expected an endpoint.disabled event naming the endpoint and reason 'gone'; got {events}")
 
 
-def test_sustained_failure_disables_exhausts_and_the_messages_are_kept(stack: Stack, receiver: Receiver) -> None:
+def test_sustained_failure_disables_exhausts_and_the_messages_are_kept(
+        stack: Stack, receiver: Receiver) -> None:
     tenant = stack.tenant()
     app = stack.app(tenant)
     stack.endpoint(tenant, tenant.operational_app, receiver.url("/ops-failing"))
@@ -212,7 +216,8 @@ def test_sustained_failure_disables_exhausts_and_the_messages_are_kept(stack: St
     stack.sql("UPDATE deliveries SET status = 'pending', next_attempt_at = now(), enqueued_at = NULL, "
               "attempts = 0 WHERE endpoint_id = %s AND status IN ('failed', 'skipped')", (endpoint_id,))
     got = receiver.wait_for("/down", before + 2)
-    assert len(got) - before == 2, f"expected both kept messages delivered after recovery; got {len(got) - before}"
+    assert len(got) - before == 2, (
+        f"expected both kept messages delivered after recovery; got {len(got) - before}")
     recovered = _operational_events(receiver, "/ops-failing", "endpoint.recovered")
     assert recovered, "expected endpoint.recovered once the endpoint answered 2xx again"
 
@@ -250,7 +255,8 @@ def test_concurrency_cap_is_enforced(stack: Stack, receiver: Receiver) -> None:
         f"{receiver.max_in_flight['/capped']}")
 
 
-def test_an_ordered_endpoint_gets_messages_in_order_even_under_retries(stack: Stack, receiver: Receiver) -> None:
+def test_an_ordered_endpoint_gets_messages_in_order_even_under_retries(
+        stack: Stack, receiver: Receiver) -> None:
     tenant = stack.tenant()
     app = stack.app(tenant)
     stack.endpoint(tenant, app, receiver.url("/fifo"), ordered=True)
@@ -303,10 +309,12 @@ def test_redirects_are_never_followed(stack: Stack, receiver: Receiver) -> None:
             attempts = stack.attempts(endpoint_id)
             assert attempts and attempts[0][1] == 302 and attempts[0][2] == "http", (
                 f"expected the 302 recorded as a failed HTTP attempt, not followed; got {attempts}")
-            assert "not followed" in (attempts[0][3] or ""), f"expected the detail to say so; got {attempts[0][3]}"
+            assert "not followed" in (attempts[0][3] or ""), (
+                f"expected the detail to say so; got {attempts[0][3]}")
         time.sleep(0.3)
         assert internal.received("/admin") == [], (
-            "expected the redirect to 127.0.0.2 (not allow-listed) never followed; the internal service was called")
+            "expected the redirect to 127.0.0.2 (not allow-listed) never followed; the internal "
+            "service was called")
 
 
 def test_settings_refuse_a_claim_timeout_that_does_not_outlive_the_http_timeout(stack: Stack) -> None:
