@@ -231,6 +231,9 @@ class Worker:
         if unknown and recheck < len(UNKNOWN_RECHECK_S):
             self._spawn(self._recheck(unknown, recheck))
             unknown = []
+        elif unknown:
+            log.warning("stream entries without a delivery row, acked", count=len(unknown),
+                        delivery_ids=[entry.fields.get("delivery_id") for entry in unknown[:5]])
         # Already done, leased by another worker, not yet due, or waiting behind an earlier
         # delivery of an ordered endpoint: not ours; the scheduler announces it again when due.
         await self.queue.ack_many([*(by_delivery[d].id for d in unclaimed if d in known),

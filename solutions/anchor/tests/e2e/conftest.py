@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -35,6 +36,13 @@ from .receiver import Receiver
 PACKAGE_ROOT = Path(__file__).resolve().parents[3]  # the folder that holds `anchor`
 READY_TIMEOUT_S = 90.0  # a role imports SQLAlchemy, httpx and friends; a busy machine is slow
 JWT_SECRET = "e2e-" + "k" * 40
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for a role's ``metrics_port`` or the API)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def required_url(name: str) -> str:
@@ -140,11 +148,14 @@ class Stack:
     env: dict[str, str]
     log_dir: Path
     roles: dict[str, Role] = field(default_factory=dict)
+    metrics_ports: dict[str, int] = field(default_factory=dict)
 
     def start(self, role: str, *, tag: str = "", **settings: str) -> Role:
         env = self.env | {f"ANCHOR_{key.upper()}": value for key, value in settings.items()}
         running = start_role(role, env, self.log_dir, tag=tag)
         self.roles[role + tag] = running
+        if "metrics_port" in settings:
+            self.metrics_ports[role + tag] = int(settings["metrics_port"])
         return running
 
     def stop_all(self) -> None:

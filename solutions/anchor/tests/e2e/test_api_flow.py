@@ -7,7 +7,6 @@ Resend and recover go through the API too, and their deliveries through the real
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -19,21 +18,15 @@ import httpx
 import pytest
 from svix.api import ApplicationIn, EndpointIn, MessageIn, Svix, SvixOptions
 
-from .conftest import Role, Stack, make_stack, stack_fixture
+from .conftest import Role, Stack, free_port, make_stack, stack_fixture
 from .receiver import Receiver
 
 SETTINGS = {"retry_time_scale": "0.001", "retry_schedule_s": "0,5,300", "http_timeout_s": "1",
             "claim_timeout_s": "6", "scheduler_interval_s": "0.05", "ssrf_allow_cidrs": "127.0.0.1/32"}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _start_api(stack: Stack) -> str:
-    port = _free_port()
+    port = free_port()
     log = stack.log_dir / "api.log"
     command = [sys.executable, "-m", "anchor.api", "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(command, env=stack.env, stdout=log.open("wb"), stderr=subprocess.STDOUT)

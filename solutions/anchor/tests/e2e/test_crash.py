@@ -1,4 +1,7 @@
-"""A worker killed with ``kill -9`` in the middle of deliveries loses nothing.
+"""A worker stopped in the middle of deliveries loses nothing, however it is stopped.
+
+SIGTERM (``docker stop``): it stops reading, lets what is in flight finish, records it and exits
+0 — no message is sent twice. ``kill -9``: nothing runs any more, so the rest is up to the others.
 
 Its stream entries stay pending and its leases in PostgreSQL lapse after ``claim_timeout_s``;
 the other worker then takes them over (``XAUTOCLAIM``) and attempts them again. The receiver may
@@ -55,3 +58,28 @@ def test_kill_9_of_a_worker_mid_delivery_loses_nothing(stack: Stack, receiver: R
     duplicates = len(receiver.received("/slow")) - MESSAGES
     assert duplicates <= in_flight, (
         f"expected at most one repeat per delivery the dead worker held ({in_flight}); got {duplicates}")
+
+
+def test_sigterm_lets_in_flight_deliveries_finish_and_exits_cleanly(stack: Stack, receiver: Receiver) -> None:
+    tenant = stack.tenant()
+    app = stack.app(tenant)
+    endpoint_id, _ = stack.endpoint(tenant, app, receiver.url("/graceful"))
+    receiver.behave("/graceful", delay_s=0.4)
+    stopping = stack.start("worker", tag="-graceful")
+    sent = {stack.send(tenant, app, {"n": n}) for n in range(MESSAGES)}
+
+    receiver.wait_for("/graceful", 2)
+    code = stopping.stop(signal.SIGTERM)
+    assert code == 0, f"expected the worker to exit 0 on SIGTERM; it exited {code}:\n{stopping.tail()}"
+    leased = stack.sql("SELECT count(*) FROM deliveries WHERE endpoint_id = %s AND lease_until > now() "
+                       "AND status = 'pending'", (endpoint_id,))[0][0]
+    assert leased == 0, (
+        f"expected every delivery the worker held to be recorded before it exited; {leased} still leased")
+    stack.start("worker", tag="-after-graceful")
+    done = stack.wait("SELECT count(*) FROM deliveries WHERE endpoint_id = %s AND status = 'succeeded'",
+                      (endpoint_id,), MESSAGES, timeout_s=60)
+    assert done == MESSAGES, f"expected all {MESSAGES} delivered after the restart; {done} were"
+    received = [r.headers["webhook-id"] for r in receiver.received("/graceful")]
+    assert sorted(received) == sorted(sent), (
+        f"expected each message exactly once after a graceful stop; {len(received)} requests for {MESSAGES} "
+        "messages")
