@@ -35,7 +35,7 @@ def live_model(request: Request) -> tuple[LiveModel | None, MLSettings | None]:
     state = request.app.state
     if not hasattr(state, "failure_model"):
         try:
-            ml = MLSettings()  # type: ignore[call-arg]  # the bucket comes from the environment
+            ml = MLSettings()  # the bucket comes from the environment
         except ValueError:
             state.failure_model, state.ml_settings = None, None
         else:

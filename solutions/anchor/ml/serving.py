@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import Attempt
 from .features import AttemptRow, EndpointHistory
-from .store import ModelStore
+from .store import ModelStore, NoModelPublished
 
 log = structlog.get_logger("anchor.ml")
 
@@ -79,6 +79,8 @@ class LiveModel:
             if pointer is None or (self.model is not None and pointer.version == self.model.version):
                 return
             pipeline, metadata = self.store.load(pointer.version)
+        except NoModelPublished:
+            return  # the normal state before the first training run: nothing to warn about
         except Exception as error:  # keep serving the model we have; say why we could not refresh
             log.warning("model refresh failed", error=repr(error),
                         version=self.model.version if self.model else None)

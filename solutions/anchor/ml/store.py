@@ -23,6 +23,10 @@ from botocore.exceptions import ClientError
 POINTER = "latest"
 
 
+class NoModelPublished(Exception):
+    """There is no ``latest`` pointer yet: the training job has not published a version."""
+
+
 class ModelIntegrityError(Exception):
     """The model file's hash does not match its metadata: refuse to unpickle it."""
 
@@ -73,15 +77,21 @@ class ModelStore:
                            Body=json.dumps({"version": version}).encode(), ContentType="application/json")
 
     def latest(self, *, unless_etag: str | None = None) -> Pointer | None:
-        """The pointer, or None when it is unchanged since ``unless_etag`` (a 304: no body sent)."""
+        """The pointer, or None when it is unchanged since ``unless_etag`` (a 304: no body sent).
+
+        Raises :class:`NoModelPublished` while there is no pointer at all."""
         request: dict[str, Any] = {"Bucket": self.bucket, "Key": f"{self.prefix}/{POINTER}"}
         if unless_etag:
             request["IfNoneMatch"] = unless_etag
         try:
             answer = self.s3.get_object(**request)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in {"304", "NotModified"}:
+            code = error.response.get("Error", {}).get("Code")
+            if code in {"304", "NotModified"}:
                 return None
+            if code in {"NoSuchKey", "404"}:
+                where = f"s3://{self.bucket}/{self.prefix}/{POINTER}"
+                raise NoModelPublished(f"{where} does not exist") from error
             raise
         return Pointer(version=int(json.loads(answer["Body"].read())["version"]), etag=answer["ETag"])
 

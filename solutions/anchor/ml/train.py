@@ -207,7 +207,7 @@ def _as_dict(report: Report) -> dict[str, Any]:
 
 
 async def _main() -> int:
-    settings, ml = get_settings(), MLSettings()  # type: ignore[call-arg]  # bucket from the environment
+    settings, ml = get_settings(), MLSettings()  # the bucket comes from the environment
     engine = make_engine(settings)
     try:
         store = ModelStore(s3_client(endpoint_url=ml.s3_endpoint_url, region=ml.region), ml.bucket, ml.prefix)

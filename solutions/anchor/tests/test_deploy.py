@@ -261,33 +261,38 @@ def _course_tool(name: str) -> Path | None:
         found = shutil.which(name)
         return Path(found) if found else None
     try:
-        return tool(name)
+        return Path(tool(name))
     except ToolUnavailable:
         return None
 
 
-def test_cfn_lint_finds_nothing() -> None:
+@pytest.fixture(scope="module", autouse=True)
+def linters() -> Iterator[dict[str, subprocess.Popen[str] | str]]:
+    """cfn-lint and checkov, started when the module starts and read by the last tests: each costs
+    seconds of CPU, and running beside moto's tests takes them off the module's wall time."""
+    pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    jobs: dict[str, subprocess.Popen[str] | str] = {}
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    if not cfn_lint.exists():
-        pytest.skip("cfn-lint is not installed beside this Python (pip install cfn-lint)")
-    done = subprocess.run([str(cfn_lint), str(STACK)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, (
-        f"expected `cfn-lint stack.yaml` to find nothing; got:\n{done.stdout[-3000:]}")
-
-
-def test_checkov_finds_nothing() -> None:
+    jobs["cfn-lint"] = (subprocess.Popen([str(cfn_lint), str(STACK)], **pipes) if cfn_lint.exists()
+                        else "cfn-lint is not installed beside this Python (pip install cfn-lint)")
     checkov = _course_tool("checkov")
-    if checkov is None:
-        pytest.skip("checkov is not installed here (pipx install checkov)")
-    done = subprocess.run([str(checkov), "--skip-download", "--quiet", "--compact", "-o", "json",
-                           "--framework", "cloudformation", "secrets", "-f", str(STACK)],
-                          capture_output=True, text=True, timeout=600)
-    reports = json.loads(done.stdout) if done.stdout.strip().startswith(("[", "{")) else None
-    assert reports is not None, f"checkov did not report: {done.stderr[-2000:]}"
-    reports = reports if isinstance(reports, list) else [reports]
-    failed = [f"{c['check_id']} {c['resource']}: {c['check_name']}" for r in reports
-              for c in r.get("results", {}).get("failed_checks", [])]
-    assert not failed, "expected checkov to pass every check; got:\n  " + "\n  ".join(failed[:15])
+    scan = [str(checkov), "--skip-download", "--quiet", "--compact", "-o", "json",
+            "--framework", "cloudformation", "secrets", "-f", str(STACK)]
+    jobs["checkov"] = (subprocess.Popen(scan, **pipes) if checkov
+                       else "checkov is not installed here (pipx install checkov)")
+    yield jobs
+    for job in jobs.values():
+        if isinstance(job, subprocess.Popen) and job.poll() is None:
+            job.kill()
+            job.communicate()
+
+
+def _finish(linters: dict[str, subprocess.Popen[str] | str], name: str) -> subprocess.CompletedProcess[str]:
+    job = linters[name]
+    if isinstance(job, str):
+        pytest.skip(job)
+    out, err = job.communicate(timeout=600)
+    return subprocess.CompletedProcess(job.args, job.returncode, out, err)
 
 
 # --------------------------------------------------------------------------- created on moto
@@ -669,3 +674,21 @@ def test_workflow_deploys_from_main_with_oidc_only(workflow: dict[str, Any]) -> 
         concurrency = job.get("concurrency") or concurrency
     assert isinstance(concurrency, dict) and concurrency.get("cancel-in-progress") is False, (
         "expected deploys one at a time, never cancelled half-way")
+
+
+# --------------------------------------------------------------------------- linters (last: see `linters`)
+
+def test_cfn_lint_finds_nothing(linters: dict[str, subprocess.Popen[str] | str]) -> None:
+    done = _finish(linters, "cfn-lint")
+    assert done.returncode == 0, (
+        f"expected `cfn-lint stack.yaml` to find nothing; got:\n{done.stdout[-3000:]}")
+
+
+def test_checkov_finds_nothing(linters: dict[str, subprocess.Popen[str] | str]) -> None:
+    done = _finish(linters, "checkov")
+    reports = json.loads(done.stdout) if done.stdout.strip().startswith(("[", "{")) else None
+    assert reports is not None, f"checkov did not report: {done.stderr[-2000:]}"
+    reports = reports if isinstance(reports, list) else [reports]
+    failed = [f"{c['check_id']} {c['resource']}: {c['check_name']}" for r in reports
+              for c in r.get("results", {}).get("failed_checks", [])]
+    assert not failed, "expected checkov to pass every check; got:\n  " + "\n  ".join(failed[:15])
