@@ -15,10 +15,15 @@ import asyncio
 import json
 import os
 import secrets
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -37,8 +42,10 @@ from anchor.ml.store import ModelIntegrityError, ModelStore
 
 LESSON = "weeks/15-anchor-ship/README.md, section 'The ML add-on'"
 BUCKET = "anchor-models"
-START = datetime(2026, 11, 1, tzinfo=UTC)
 DAYS = 7
+# The log ends a day before the tests run, inside the job's default 30-day lookback; the outcomes
+# depend on the seed only, so every run sees the same log shifted in time.
+START = (datetime.now(UTC) - timedelta(days=DAYS + 1)).replace(hour=0, minute=0, second=0, microsecond=0)
 ATTEMPTS_PER_ENDPOINT = 300
 REGIMES = ("healthy", "flaky", "outages", "degrading", "overloaded")
 ENDPOINTS_PER_REGIME = 10
@@ -143,7 +150,7 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def now() -> datetime:
-    return START + timedelta(days=DAYS, hours=1)
+    return START + timedelta(days=DAYS + 1)
 
 
 @pytest.fixture(scope="module")
@@ -278,6 +285,50 @@ def test_too_little_history_publishes_nothing(store: ModelStore) -> None:
     before = store.versions()
     model, report = train.train_and_evaluate({}, holdout_fraction=0.2)
     assert model is None and report.reasons and store.versions() == before
+
+
+def test_the_job_runs_as_the_deployed_command(database_url: str, seeded: Any, tmp_path: Any) -> None:
+    """``python -m anchor.ml.train`` configured by the environment alone, against an S3 API server
+    (moto's, in a process of its own, as the task would reach S3): it publishes and says so."""
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1",
+                               "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.put(f"{url}/cli-models", timeout=2).raise_for_status()  # create the bucket
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("moto_server did not start within 30 s", pytrace=False)
+                time.sleep(0.2)
+        settings = _settings(database_url)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+               "ANCHOR_DATABASE_URL": database_url, "ANCHOR_REDIS_URL": settings.redis_url,
+               "ANCHOR_JWT_SECRET": settings.jwt_secret.get_secret_value(),
+               "ANCHOR_ML_BUCKET": "cli-models", "ANCHOR_ML_S3_ENDPOINT_URL": url,
+               "ANCHOR_ML_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+               "AWS_SECRET_ACCESS_KEY": "testing"}  # moto's fake credentials
+        done = subprocess.run([sys.executable, "-m", "anchor.ml.train"], env=env, capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path)
+        assert done.returncode == 0, (
+            f"expected `python -m anchor.ml.train` to exit 0; got:\n{done.stderr[-2000:]}")
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        assert report["published"] == 1, f"expected the job to publish v1 into an empty bucket; got {report}"
+        # moto checks that a request is signed, not the signature: any well-formed header will do.
+        signed = {"Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, "
+                                   "SignedHeaders=host, Signature=0"}
+        pointer = httpx.get(f"{url}/cli-models/models/endpoint-failure/latest", headers=signed, timeout=5)
+        assert pointer.json() == {"version": 1}, f"expected latest → v1; got {pointer.text}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 # --------------------------------------------------------------------------- serving
