@@ -20,13 +20,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
+import httpx
 import numpy as np
 import psycopg
 import pytest
@@ -41,6 +42,7 @@ from anchor.ml.settings import MLSettings
 from anchor.ml.store import ModelIntegrityError, ModelStore
 
 LESSON = "weeks/15-anchor-ship/README.md, section 'The ML add-on'"
+T = TypeVar("T")
 BUCKET = "anchor-models"
 DAYS = 7
 # The log ends a day before the tests run, inside the job's default 30-day lookback; the outcomes
@@ -51,7 +53,8 @@ REGIMES = ("healthy", "flaky", "outages", "degrading", "overloaded")
 ENDPOINTS_PER_REGIME = 10
 SEED = 15
 # What "beats the baseline" means here. Measured on this log (seed 15): the model's held-out
-# log-loss is about 0.8 of the baseline's and its AUC about 0.1 higher; the margins leave room.
+# log-loss is 0.85 of the baseline's (0.460 vs 0.542) and its AUC 0.13 higher (0.837 vs 0.707);
+# the margins leave room for another solver version or feature set to land a little lower.
 MAX_LOG_LOSS_RATIO = 0.92
 MIN_AUC_GAIN = 0.04
 
@@ -290,8 +293,6 @@ def test_too_little_history_publishes_nothing(store: ModelStore) -> None:
 def test_the_job_runs_as_the_deployed_command(database_url: str, seeded: Any, tmp_path: Any) -> None:
     """``python -m anchor.ml.train`` configured by the environment alone, against an S3 API server
     (moto's, in a process of its own, as the task would reach S3): it publishes and says so."""
-    import httpx
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -333,59 +334,67 @@ def test_the_job_runs_as_the_deployed_command(database_url: str, seeded: Any, tm
 
 # --------------------------------------------------------------------------- serving
 
-def _client(database_url: str, live: LiveModel, ml: MLSettings) -> Any:
+def _serve(database_url: str, live: LiveModel, ml: MLSettings, call: Callable[..., Awaitable[T]]) -> T:
+    """Run ``await call(client, token_for)`` against the app with the ML router mounted, as
+    ``main.py`` mounts it, its lifespan entered so its pools exist as in production."""
     from anchor.main import create_app
     from anchor.ml.routes import router
-    from fastapi.testclient import TestClient
 
     app = create_app(_settings(database_url))
     app.include_router(router)
     app.state.failure_model, app.state.ml_settings = live, ml
-    return TestClient(app)
+    secret = app.state.settings.jwt_secret.get_secret_value()
 
+    def token_for(tenant: str) -> dict[str, str]:
+        token = create_access_token(user_id=new_id("user"), tenant_id=tenant, secret=secret, ttl_s=600)
+        return {"Authorization": f"Bearer {token}"}
 
-def _token(client: Any, tenant: str) -> dict[str, str]:
-    secret = client.app.state.settings.jwt_secret.get_secret_value()
-    token = create_access_token(user_id=new_id("user"), tenant_id=tenant, secret=secret, ttl_s=600)
-    return {"Authorization": f"Bearer {token}"}
+    async def run() -> T:
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://anchor.test") as client:
+            return await call(client, token_for)
+
+    return asyncio.run(run())
 
 
 def test_route_serves_the_latest_version_without_a_restart(first_run: train.Report, database_url: str,
                                                            seeded: Any, store: ModelStore,
                                                            ml: MLSettings) -> None:
     tenant, endpoints, app_id = seeded
+    by_regime = {e.regime: e for e in endpoints}
     store.point_to(1)
-    live = LiveModel(store, poll_interval_s=0)
-    with _client(database_url, live, ml) as client:
-        auth = _token(client, tenant)
 
-        def risk(endpoint: Endpoint) -> dict[str, Any]:
-            answer = client.get(f"/api/v1/app/{app_id}/endpoint/{endpoint.id}/failure-risk", headers=auth)
+    async def call(client: httpx.AsyncClient, token_for: Callable[[str], dict[str, str]]) -> None:
+        async def risk(endpoint: Endpoint) -> dict[str, Any]:
+            answer = await client.get(f"/api/v1/app/{app_id}/endpoint/{endpoint.id}/failure-risk",
+                                      headers=token_for(tenant))
             assert answer.status_code == 200, f"expected 200; got {answer.status_code} {answer.text}"
             return dict(answer.json())
 
-        by_regime = {e.regime: e for e in endpoints}
-        first = risk(by_regime["healthy"])
+        first = await risk(by_regime["healthy"])
         assert set(first) == {"probability", "modelVersion"} and first["modelVersion"] == 1, first
-        assert 0 <= first["probability"] < risk(by_regime["degrading"])["probability"] <= 1, (
+        assert 0 <= first["probability"] < (await risk(by_regime["degrading"]))["probability"] <= 1, (
             "expected a healthy endpoint's risk below a degraded one's")
         newer = store.publish(store.load(1)[0], {"name": train.MODEL_NAME})  # what a nightly run does
-        assert risk(by_regime["healthy"])["modelVersion"] == newer, (
+        assert (await risk(by_regime["healthy"]))["modelVersion"] == newer, (
             "expected the route to pick up the new version on its next poll, without a restart")
-
-        stranger = _token(client, new_id("org"))
-        foreign = client.get(f"/api/v1/app/{app_id}/endpoint/{endpoints[0].id}/failure-risk",
-                             headers=stranger)
+        foreign = await client.get(f"/api/v1/app/{app_id}/endpoint/{endpoints[0].id}/failure-risk",
+                                   headers=token_for(new_id("org")))
         assert foreign.status_code == 404, (
             f"expected another tenant's endpoint to be a 404, like a missing one; got {foreign.status_code}")
+
+    _serve(database_url, LiveModel(store, poll_interval_s=0), ml, call)
 
 
 def test_route_without_a_model_is_503_with_retry_after(database_url: str, seeded: Any, s3: Any) -> None:
     tenant, endpoints, app_id = seeded
     empty = ModelStore(s3, BUCKET, "models/never-trained")
-    with _client(database_url, LiveModel(empty, poll_interval_s=0), MLSettings(bucket=BUCKET)) as client:
-        answer = client.get(f"/api/v1/app/{app_id}/endpoint/{endpoints[0].id}/failure-risk",
-                            headers=_token(client, tenant))
+
+    async def call(client: httpx.AsyncClient, token_for: Callable[[str], dict[str, str]]) -> httpx.Response:
+        return await client.get(f"/api/v1/app/{app_id}/endpoint/{endpoints[0].id}/failure-risk",
+                                headers=token_for(tenant))
+
+    answer = _serve(database_url, LiveModel(empty, poll_interval_s=0), MLSettings(bucket=BUCKET), call)
     assert answer.status_code == 503 and answer.headers.get("retry-after"), (
         f"expected 503 with Retry-After while no model is published; got {answer.status_code} "
         f"{dict(answer.headers)}")
