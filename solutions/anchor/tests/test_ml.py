@@ -33,7 +33,7 @@ import psycopg
 import pytest
 from anchor.core.config import Settings
 from anchor.core.db import make_engine
-from anchor.core.ids import new_id
+from anchor.core.ids import new_id, ulid
 from anchor.core.security import create_access_token
 from anchor.migrations import upgrade
 from anchor.ml import ordering, train
@@ -121,11 +121,13 @@ def _seed_log(url: str, now: datetime) -> tuple[str, list[Endpoint], str]:
                     for i in range(ATTEMPTS_PER_ENDPOINT):
                         kind = rng.choice(["http", "timeout", "connect"]) if failed[i] else "ok"
                         code = {"ok": 200, "http": int(rng.choice([500, 502, 503]))}.get(str(kind))
-                        copy.write_row((new_id("atmpt"), tenant, app, message, endpoint.id, delivery,
+                        at = START + timedelta(seconds=float(offsets[i]))
+                        attempt_id = f"atmpt_{ulid(int(at.timestamp() * 1000))}"  # made when it happened
+                        copy.write_row((attempt_id, tenant, app, message, endpoint.id, delivery,
                                         "https://example.com", "failed" if failed[i] else "succeeded", code,
                                         15000 if kind == "timeout" else int(duration[i]),
                                         None if kind in ("ok", "http") else kind,
-                                        START + timedelta(seconds=float(offsets[i])), "", "scheduled"))
+                                        at, "", "scheduled"))
     assert START + timedelta(days=DAYS) < now
     return tenant, endpoints, app
 
