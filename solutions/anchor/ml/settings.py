@@ -20,4 +20,6 @@ class MLSettings(BaseSettings):
     poll_interval_s: float = Field(30.0, ge=0, description="how often serving checks the latest pointer")
     history_limit: int = Field(100, ge=1, le=10_000, description="attempts per endpoint read to predict")
     train_lookback_s: float = Field(30 * 24 * 3600.0, gt=0, description="attempt log the job trains on")
+    train_attempts_per_endpoint: int = Field(2000, ge=10, description="latest attempts per endpoint "
+                                             "the job learns from: bounds its memory")
     holdout_fraction: float = Field(0.2, gt=0, lt=0.9, description="the latest share of samples held out")

@@ -255,6 +255,29 @@ def test_the_split_trains_only_on_the_past(database_url: str, seeded: Any, now: 
         "must come from the attempts before the labelled one only")
 
 
+def test_the_job_reads_a_bounded_latest_window_per_endpoint(database_url: str, seeded: Any) -> None:
+    at = START + timedelta(days=3)
+    floor = train.id_floor("atmpt", at)
+    at_ms = int(at.timestamp() * 1000)
+    assert f"atmpt_{ulid(at_ms)}" >= floor > f"atmpt_{ulid(at_ms - 1)}", (
+        "expected id_floor to sort between ids made 1 ms before and ids made at the instant")
+
+    async def read(since: datetime, per_endpoint: int) -> dict[str, Any]:
+        engine = make_engine(_settings(database_url))
+        try:
+            return await train.load_histories(engine, since, per_endpoint=per_endpoint)
+        finally:
+            await engine.dispose()
+
+    everything, bounded = asyncio.run(read(START, 10_000)), asyncio.run(read(at, 50))
+    assert set(bounded) == set(everything), "expected every endpoint with attempts in the window"
+    for endpoint, attempts in bounded.items():
+        newest = [a for a in everything[endpoint] if a.created_at >= at][-50:]
+        assert attempts == newest, (
+            f"expected the latest 50 attempts since the cutoff for {endpoint}, oldest first; got "
+            f"{len(attempts)} (of {len(newest)} expected). The job's memory must not grow with traffic.")
+
+
 def test_versions_are_published_beside_a_latest_pointer(first_run: train.Report, database_url: str,
                                                         store: ModelStore, ml: MLSettings, s3: Any,
                                                         now: datetime) -> None:
