@@ -171,20 +171,20 @@ def evaluate(model: Pipeline, train: Dataset, test: Dataset) -> tuple[dict[str, 
             _scores(test.y, base_rate))
 
 
-def train_and_evaluate(histories: dict[str, list[AttemptRow]], *, holdout_fraction: float,
+def _unscored(data: Dataset, endpoints: int, reason: str) -> tuple[None, Report]:
+    nothing = {"log_loss": float("nan"), "roc_auc": float("nan")}
+    return None, Report(len(data), 0, "", nothing, nothing, nothing, endpoints, reasons=[reason])
+
+
+def train_and_evaluate(data: Dataset, *, endpoints: int, holdout_fraction: float,
                        seed: int = 0) -> tuple[Pipeline | None, Report]:
     """Fit on the earlier samples, score on the later ones; the model is None when data is too thin."""
-    data = build_dataset(histories)
     if len(data) < MIN_SAMPLES:
-        empty = {"log_loss": float("nan"), "roc_auc": float("nan")}
-        return None, Report(len(data), 0, "", empty, empty, empty, len(histories),
-                            reasons=[f"only {len(data)} attempts; at least {MIN_SAMPLES} are needed"])
+        return _unscored(data, endpoints, f"only {len(data)} attempts; at least {MIN_SAMPLES} are needed")
     train, test, cutoff = time_split(data, holdout_fraction)
     if len(set(train.y.tolist())) < 2 or len(set(test.y.tolist())) < 2:
-        model = None
-        reasons = ["every training or held-out attempt has the same outcome; nothing to learn or test"]
-        empty = {"log_loss": float("nan"), "roc_auc": float("nan")}
-        return model, Report(len(train), len(test), "", empty, empty, empty, len(histories), reasons=reasons)
+        return _unscored(data, endpoints, "every training or held-out attempt has the same outcome; "
+                                          "nothing to learn or to test")
     model = fit(train, seed=seed)
     scores, last_outcome, base_rate = evaluate(model, train, test)
     reasons = []
@@ -197,7 +197,7 @@ def train_and_evaluate(histories: dict[str, list[AttemptRow]], *, holdout_fracti
     report = Report(n_train=len(train), n_test=len(test),
                     cutoff=datetime.fromtimestamp(cutoff, UTC).isoformat(), model=scores,
                     baseline_last_outcome=last_outcome, baseline_base_rate=base_rate,
-                    endpoints=len(histories), reasons=reasons)
+                    endpoints=endpoints, reasons=reasons)
     return model, report
 
 
@@ -206,14 +206,16 @@ async def run(engine: AsyncEngine, store: ModelStore, ml: MLSettings, *, now: da
     """The job: read the log, train, evaluate, and publish a new version if it beats the baseline."""
     since = (now or datetime.now(UTC)) - timedelta(seconds=ml.train_lookback_s)
     histories = await load_histories(engine, since, per_endpoint=ml.train_attempts_per_endpoint)
-    model, report = train_and_evaluate(histories, holdout_fraction=ml.holdout_fraction, seed=seed)
+    data = build_dataset(histories)
+    model, report = train_and_evaluate(data, endpoints=len(histories), holdout_fraction=ml.holdout_fraction,
+                                       seed=seed)
     if model is not None and report.beats_baseline:
         # The published model learns from every sample, the held-out ones included: they are the
         # most recent behaviour. The scores above are from the model fitted without them.
-        final = fit(build_dataset(histories), seed=seed)
+        final = fit(data, seed=seed)
         metadata = {"name": MODEL_NAME, "trained_at": datetime.now(UTC).isoformat(),
-                    "features": list(FEATURE_NAMES), "history_limit": ml.history_limit,
-                    "since": since.isoformat(), "evaluation": _as_dict(report)}
+                    "features": list(FEATURE_NAMES), "since": since.isoformat(),
+                    "evaluation": _as_dict(report)}
         report.published = await asyncio.to_thread(store.publish, final, metadata)
     return report
 
