@@ -392,7 +392,8 @@ def test_the_job_runs_as_the_deployed_command(database_url: str, seeded: Any, tm
 
 # --------------------------------------------------------------------------- serving
 
-def _serve(database_url: str, live: LiveModel, ml: MLSettings, call: Callable[..., Awaitable[T]]) -> T:
+def _serve(database_url: str, live: LiveModel | None, ml: MLSettings | None,
+           call: Callable[..., Awaitable[T]]) -> T:
     """Run ``await call(client, token_for)`` against the app with the ML router mounted, as
     ``main.py`` mounts it, its lifespan entered so its pools exist as in production."""
     from anchor.main import create_app
@@ -400,7 +401,8 @@ def _serve(database_url: str, live: LiveModel, ml: MLSettings, call: Callable[..
 
     app = create_app(_settings(database_url))
     app.include_router(router)
-    app.state.failure_model, app.state.ml_settings = live, ml
+    if live is not None:  # else the route builds its own from ANCHOR_ML_*, as in production
+        app.state.failure_model, app.state.ml_settings = live, ml
     secret = app.state.settings.jwt_secret.get_secret_value()
 
     def token_for(tenant: str) -> dict[str, str]:
@@ -457,6 +459,21 @@ def test_route_without_a_model_is_503_with_retry_after(database_url: str, seeded
         f"expected 503 with Retry-After while no model is published; got {answer.status_code} "
         f"{dict(answer.headers)}")
     assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_route_with_the_add_on_off_is_503_too(database_url: str, seeded: Any,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant, endpoints, app_id = seeded
+    monkeypatch.delenv("ANCHOR_ML_BUCKET", raising=False)
+
+    async def call(client: httpx.AsyncClient, token_for: Callable[[str], dict[str, str]]) -> httpx.Response:
+        return await client.get(f"/api/v1/app/{app_id}/endpoint/{endpoints[0].id}/failure-risk",
+                                headers=token_for(tenant))
+
+    answer = _serve(database_url, None, None, call)
+    assert answer.status_code == 503 and answer.json()["code"] == "model_unavailable", (
+        f"expected a deployment without ANCHOR_ML_BUCKET to answer 503 model_unavailable; got "
+        f"{answer.status_code} {answer.text}")
 
 
 def test_a_failed_refresh_keeps_the_model_in_use(first_run: train.Report, store: ModelStore,
