@@ -1,0 +1,103 @@
+"""``course anchor …``: the harness pieces on their own, then the service run the way a learner runs it.
+
+The pieces (environment, JWT secret, database, import check, the loopback receiver) are tested
+against real PostgreSQL, Redis and processes; the end-to-end tests start the reference service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import stat
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from standardwebhooks import Webhook
+
+from course import anchor, services
+from course.anchor_receiver import ReceiverClient, start_receiver
+
+SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def test_package_root_follows_course_lab_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("COURSE_LAB_PATH", raising=False)
+    assert anchor.package_root().name == "labs"
+    monkeypatch.setenv("COURSE_LAB_PATH", str(tmp_path))
+    assert anchor.package_root() == tmp_path
+
+
+def test_anchor_env_names_every_setting_anchor_star(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("COURSE_LAB_PATH", str(tmp_path))
+    env = anchor.anchor_env(database_url="postgresql://db", redis_url="redis://r/1", jwt_secret="s" * 40,
+                            retry_time_scale="0.001")
+    assert env["PYTHONPATH"].split(":")[0] == str(tmp_path)
+    assert env["ANCHOR_DATABASE_URL"] == "postgresql://db"
+    assert env["ANCHOR_RETRY_TIME_SCALE"] == "0.001"
+    assert "127.0.0.0/8" in env["ANCHOR_SSRF_ALLOW_CIDRS"], "loopback receivers must pass the SSRF guard"
+
+
+def test_jwt_secret_is_made_once_and_private(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("COURSE_HOME", str(tmp_path))
+    first = anchor.jwt_secret()
+    assert len(first) >= 32
+    assert anchor.jwt_secret() == first, "a second run must reuse the secret, or every token dies"
+    mode = stat.S_IMODE((tmp_path / anchor.JWT_SECRET_FILE).stat().st_mode)
+    assert mode == 0o600, f"the JWT secret must be readable by its owner only; mode {mode:o}"
+
+
+def test_ensure_database_creates_once_then_reuses() -> None:
+    server = services.checked_postgres_url()
+    name = f"anchor_test_{uuid.uuid4().hex[:8]}"
+    try:
+        url = anchor.ensure_database(server, name)
+        assert url.endswith(f"/{name}")
+        assert anchor.ensure_database(server, name) == url
+    finally:
+        services.drop_database(server, name)
+
+
+def test_a_stub_that_fails_at_import_is_one_clear_message(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    package = tmp_path / "anchor"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "main.py").write_text("raise NotImplementedError('write the app factory')\n")
+    monkeypatch.setenv("COURSE_LAB_PATH", str(tmp_path))
+    with pytest.raises(anchor.AnchorError, match="does not import: NotImplementedError: write the app"):
+        anchor.check_importable(anchor.anchor_env(database_url="", redis_url="", jwt_secret=""))
+    monkeypatch.setenv("COURSE_LAB_PATH", str(tmp_path / "nowhere"))
+    with pytest.raises(anchor.AnchorError, match="--solutions"):
+        anchor.check_importable({})
+
+
+def test_receiver_counts_arrivals_and_checks_signatures() -> None:
+    receiver = start_receiver(SECRET)
+    try:
+        client = ReceiverClient(receiver.url)
+        body = json.dumps({"sentAt": time.time(), "n": 1})
+        now = time.time()
+        signature = Webhook(SECRET).sign("msg_1", dt.datetime.fromtimestamp(now, dt.UTC), body)
+        headers = {"webhook-id": "msg_1", "webhook-timestamp": str(int(now)),
+                   "webhook-signature": signature, "content-type": "application/json"}
+        assert httpx.post(f"{receiver.url}/hook", content=body, headers=headers).status_code == 200
+        assert httpx.post(f"{receiver.url}/hook", content=body, headers=headers).status_code == 200
+        forged = headers | {"webhook-signature": "v1,AAAA"}
+        assert httpx.post(f"{receiver.url}/hook", content=body, headers=forged).status_code == 200
+        seen = client.received()
+        assert (seen["count"], seen["unique"], seen["invalid"]) == (3, 1, 1), seen
+        assert [item["valid"] for item in seen["items"]] == [True, True, False]
+        assert seen["items"][1]["copy"] == 2, "the second copy of one id must be counted as a copy"
+        assert len(client.received(since=2)["items"]) == 1
+        client.control(status=503)
+        assert httpx.post(f"{receiver.url}/hook", content=body, headers=headers).status_code == 503
+        client.control(hang_s=5)
+        with pytest.raises(httpx.TimeoutException):
+            httpx.post(f"{receiver.url}/hook", content=body, headers=headers, timeout=0.3)
+        client.control()
+        assert httpx.post(f"{receiver.url}/hook", content=body, headers=headers).status_code == 200
+    finally:
+        receiver.stop()
