@@ -371,5 +371,59 @@ def services_status(show_secrets: Annotated[bool, typer.Option(
                   "or course.services[/dim]")
 
 
+# --------------------------------------------------------------------------- the anchor service
+
+anchor_app = typer.Typer(help="The anchor service: run it, load it, break it, report it, export it.",
+                         no_args_is_help=True)
+app.add_typer(anchor_app, name="anchor")
+SolutionsOption = Annotated[bool, typer.Option("--solutions", help="run the reference (solutions/anchor)")]
+
+
+def _use_solutions(solutions: bool) -> None:
+    """``--solutions``: the reference package, for this process and every role it starts."""
+    if solutions:
+        from course.paths import SOLUTIONS_DIR
+        from course.target import LAB_PATH_ENV
+
+        os.environ[LAB_PATH_ENV] = str(SOLUTIONS_DIR)
+
+
+@anchor_app.command("up")
+@friendly
+def anchor_up(solutions: SolutionsOption = False,
+              instances: Annotated[int, typer.Option(help="API instances (more than 1: behind nginx)")] = 1,
+              workers: Annotated[int, typer.Option(help="delivery worker processes")] = 1,
+              port: Annotated[int | None, typer.Option(help="the API's port (default: a free one)")] = None
+              ) -> None:
+    """Run the whole service here — API, relay, workers, scheduler, a demo receiver — until Ctrl+C."""
+    from course import anchor_stack
+
+    _use_solutions(solutions)
+    stack = anchor_stack.start_stack(instances=instances, workers=workers, port=port,
+                                     progress=lambda text: console.print(f"[dim]… {text}[/dim]"))
+    try:
+        demo = anchor_stack.create_demo(stack.api_url, stack.receiver_url, stack.endpoint_secret)
+        for name, process in stack.processes.items():
+            where = f"  {process.url}" if process.port else ""
+            console.print(f"  {name:<10} pid {process.pid}{where}  [dim]log {process.log_path}[/dim]")
+        console.print(f"\n[bold]API[/bold]       {stack.api_url}\n"
+                      f"[bold]docs[/bold]      {stack.api_url}/docs\n"
+                      f"[bold]receiver[/bold]  {stack.receiver.url}/received  "
+                      "[dim](what arrived, signatures checked)[/dim]\n")
+        console.print(f"A demo tenant, its API key, application '{demo.app_id}' and an endpoint at the "
+                      f"receiver are ready. Send a message:\n\n{demo.curl()}\n\nor with the svix SDK:\n\n"
+                      f"{demo.svix()}\n", soft_wrap=True, markup=False)
+        console.print("Ctrl+C stops everything.")
+        died = anchor_stack.watch(stack)
+        err.print(f"[red]✗[/red] {died} exited; its last lines:\n{stack.processes[died].output(20)}",
+                  markup=False)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        console.print("\nstopping …")
+    finally:
+        stack.stop()
+    console.print("stopped: every role has exited")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -17,8 +17,10 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from course import anchor, services
+from course import anchor, anchor_stack, services
 from course.anchor_receiver import ReceiverClient, start_receiver
+from course.processes import stop_all
+from course.statedir import free_port
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -101,3 +103,22 @@ def test_receiver_counts_arrivals_and_checks_signatures() -> None:
         assert httpx.post(f"{receiver.url}/hook", content=body, headers=headers).status_code == 200
     finally:
         receiver.stop()
+
+
+def test_nginx_balances_instances_and_steps_past_a_dead_one(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:
+    monkeypatch.setenv("COURSE_HOME", str(tmp_path))
+    backends = [start_receiver(None), start_receiver(None)]
+    balancer = None
+    try:
+        balancer = anchor_stack.start_nginx(free_port(), [b.port for b in backends if b.port])
+        with httpx.Client(base_url=balancer.url) as http:
+            for n in range(6):
+                assert http.post("/hook", json={"n": n}).status_code == 200
+            counts = [ReceiverClient(b.url).received()["count"] for b in backends]
+            assert min(counts) >= 1, f"nginx must spread requests over both instances; got {counts}"
+            backends[0].kill()
+            statuses = [http.post("/hook", json={"n": n}).status_code for n in range(6)]
+        assert statuses == [200] * 6, f"a dead instance must be stepped past, not answered 502: {statuses}"
+    finally:
+        stop_all([*backends, *([balancer] if balancer else [])])
