@@ -114,13 +114,18 @@ def ensure_database(server_url: str, name: str) -> str:
     return services.create_database(server_url, name)
 
 
-def prepare(database: str = DATABASE) -> Install:
-    """Services for the anchor: database ``database`` (kept), a leased Redis db, the JWT secret.
+def prepare(database: str = DATABASE, *, fresh: bool = False) -> Install:
+    """Services for the anchor: database ``database``, a leased Redis db, the JWT secret.
 
+    The database is kept between runs (a learner's tenants survive a restart) unless ``fresh``:
+    a measured run starts from empty tables, so one run's rows never slow the next.
     Raises :class:`course.services.ServiceUnavailable` (one message with the fix) when either
     server does not answer.
     """
-    database_url = ensure_database(services.checked_postgres_url(), database)
+    server = services.checked_postgres_url()
+    if fresh:
+        services.drop_database(server, database)
+    database_url = ensure_database(server, database)
     redis_url = services.allocate_redis_db(services.checked_redis_url())
     return Install(database_url, redis_url, jwt_secret())
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from course import anchor
+from course import anchor, services
 from course.anchor_receiver import ReceiverClient, start_receiver
 from course.processes import RunningProcess, start_process, stop_all
 from course.statedir import free_port, port_accepts, state_dir
@@ -215,6 +215,7 @@ class Stack:
         order = (("nginx", "api"), ("relay", "worker", "scheduler"), ("receiver",))
         for group in order:
             stop_all([p for name, p in self.processes.items() if name.split()[0] in group], timeout=timeout_s)
+        services.release_redis_db(self.install.redis_url)
 
 
 def check_port(port: int | None) -> None:
@@ -225,8 +226,8 @@ def check_port(port: int | None) -> None:
 
 
 def start_stack(*, instances: int = 1, workers: int = 1, port: int | None = None,
-                database: str = anchor.DATABASE, settings: dict[str, str] | None = None,
-                progress: Any = None) -> Stack:
+                database: str = anchor.DATABASE, fresh_database: bool = False,
+                settings: dict[str, str] | None = None, progress: Any = None) -> Stack:
     """Migrate, then start every role and the receiver; on any failure stop what started and raise.
 
     ``progress(text)``, when given, hears each step (the CLI prints it).
@@ -238,7 +239,7 @@ def start_stack(*, instances: int = 1, workers: int = 1, port: int | None = None
     if instances > 1:
         nginx_binary()
     say("services: PostgreSQL and Redis")
-    install = anchor.prepare(database)
+    install = anchor.prepare(database, fresh=fresh_database)
     env = install.env(**(settings or {}))
     say(f"checking that {anchor.package_root().name}/anchor imports")
     anchor.check_importable(env)

@@ -425,5 +425,22 @@ def anchor_up(solutions: SolutionsOption = False,
     console.print("stopped: every role has exited")
 
 
+@anchor_app.command("load")
+@friendly
+def anchor_load(solutions: SolutionsOption = False,
+                seconds: Annotated[float, typer.Option(help="length of each load phase")] = 30.0,
+                connections: Annotated[int, typer.Option(help="concurrent clients (locust users)")] = 50,
+                instances: Annotated[int, typer.Option(help="API instances (more than 1: behind nginx)")] = 1,
+                workers: Annotated[int, typer.Option(help="delivery worker processes")] = 2) -> None:
+    """Measure ingest and delivery on this machine, with a bare FastAPI yardstick → reports/load.json."""
+    from course import anchor_load as load
+
+    _use_solutions(solutions)
+    report = load.run(seconds=seconds, connections=connections, instances=instances, workers=workers,
+                      say=lambda text: console.print(f"[dim]… {text}[/dim]"))
+    path = load.write_report(report)
+    console.print(f"{load.summary(report)}\n✓ {path}", soft_wrap=True, markup=False)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
