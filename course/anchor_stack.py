@@ -11,6 +11,7 @@ pipeline, the receiver last).
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 import stat
@@ -215,7 +216,10 @@ class Stack:
         order = (("nginx", "api"), ("relay", "worker", "scheduler"), ("receiver",))
         for group in order:
             stop_all([p for name, p in self.processes.items() if name.split()[0] in group], timeout=timeout_s)
-        services.release_redis_db(self.install.redis_url)
+        import redis
+
+        with contextlib.suppress(redis.RedisError):  # a drill may have restarted Redis: nothing to free
+            services.release_redis_db(self.install.redis_url)
 
 
 def check_port(port: int | None) -> None:
@@ -225,21 +229,23 @@ def check_port(port: int | None) -> None:
                                  "(--port), or stop the program on it (`ss -ltnp` names it).")
 
 
-def start_stack(*, instances: int = 1, workers: int = 1, port: int | None = None,
+def start_stack(*, instances: int = 1, workers: int = 1, relays: int = 1, port: int | None = None,
                 database: str = anchor.DATABASE, fresh_database: bool = False,
-                settings: dict[str, str] | None = None, progress: Any = None) -> Stack:
+                install: anchor.Install | None = None, settings: dict[str, str] | None = None,
+                progress: Any = None) -> Stack:
     """Migrate, then start every role and the receiver; on any failure stop what started and raise.
 
-    ``progress(text)``, when given, hears each step (the CLI prints it).
+    ``install`` replaces :func:`course.anchor.prepare` (a drill routes the roles through chaos
+    proxies); ``progress(text)``, when given, hears each step (the CLI prints it).
     """
-    if instances < 1 or workers < 1:
+    if min(instances, workers, relays) < 1:
         raise anchor.AnchorError("--instances and --workers must be at least 1")
     check_port(port)
     say = progress or (lambda _text: None)
     if instances > 1:
         nginx_binary()
     say("services: PostgreSQL and Redis")
-    install = anchor.prepare(database, fresh=fresh_database)
+    install = install or anchor.prepare(database, fresh=fresh_database)
     env = install.env(**(settings or {}))
     say(f"checking that {anchor.package_root().name}/anchor imports")
     anchor.check_importable(env)
@@ -247,14 +253,15 @@ def start_stack(*, instances: int = 1, workers: int = 1, port: int | None = None
     anchor.migrate(env)
     stack = Stack(install, env)
     try:
-        say(f"starting {instances} API instance(s), the relay, {workers} worker(s), the scheduler, "
+        say(f"starting {instances} API instance(s), {relays} relay(s), {workers} worker(s), the scheduler, "
             "the receiver")
         api_ports = [port] if instances == 1 and port is not None else [free_port() for _ in range(instances)]
         jobs: dict[str, Any] = {}
         with ThreadPoolExecutor(max_workers=4 + workers + instances) as pool:
             for i, api_port in enumerate(api_ports, 1):
                 jobs[f"api {i}"] = pool.submit(anchor.start_role, "api", env, port=api_port, timeout=60)
-            jobs["relay"] = pool.submit(anchor.start_role, "relay", env, timeout=60)
+            for i in range(1, relays + 1):
+                jobs[f"relay {i}"] = pool.submit(anchor.start_role, "relay", env, timeout=60)
             for i in range(1, workers + 1):
                 jobs[f"worker {i}"] = pool.submit(anchor.start_role, "worker", env, timeout=60)
             jobs["scheduler"] = pool.submit(anchor.start_role, "scheduler", env, timeout=60)

@@ -442,5 +442,33 @@ def anchor_load(solutions: SolutionsOption = False,
     console.print(f"{load.summary(report)}\n✓ {path}", soft_wrap=True, markup=False)
 
 
+@anchor_app.command("drill")
+@friendly
+def anchor_drill(solutions: SolutionsOption = False,
+                 only: Annotated[str | None, typer.Option(help="some drills: worker-kill,…")] = None,
+                 fault_s: Annotated[float, typer.Option("--fault-s", help="how long each fault lasts")] = 3.0,
+                 rate: Annotated[float, typer.Option(help="messages per second during a drill")] = 100.0
+                 ) -> None:
+    """Kill, restart and slow the anchor's parts under load; lost, duplicates, p99, recovery →
+    reports/drills.json."""
+    from course import anchor_drill as drills
+    from course.anchor_load import write_report
+    from course.paths import REPORTS_DIR
+
+    _use_solutions(solutions)
+    report = drills.run(only=only.split(",") if only else None, fault_s=fault_s, rate_per_s=rate,
+                        say=lambda text: console.print(f"[dim]… {text}[/dim]"))
+    path = write_report(report, REPORTS_DIR / "drills.json")
+    table = Table("drill", "lost", "duplicates", "p99 (ms)", "recover (s)", box=None, header_style="bold")
+    for row in report["drills"]:
+        table.add_row(row["name"], str(row["lost"]), str(row["duplicates"]), str(row["p99_ms"]),
+                      str(row["recover_s"]))
+    console.print(table)
+    console.print(f"✓ {path}")
+    if report["lost"]:
+        err.print(f"[red]✗[/red] {report['lost']} acknowledged message(s) lost")
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
