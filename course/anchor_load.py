@@ -134,7 +134,20 @@ def arrivals_summary(items: list[dict[str, Any]]) -> dict[str, Any]:
         "rate_per_s": round(len(first) / span, 1) if span else 0.0,
         "ingest_to_first_attempt_ms": {name: round(percentile(lateness_ms, q), 1) if lateness_ms else None
                                        for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
+        "ingest_to_first_attempt_histogram": histogram(lateness_ms),
     }
+
+
+def histogram(values_ms: list[float], bins: int = 30) -> dict[str, list[float]]:
+    """Counts in log-spaced bins (latencies span decades), for the report's figure."""
+    import numpy as np
+
+    positive = [v for v in values_ms if v > 0]
+    if not positive:
+        return {"edges_ms": [], "counts": []}
+    edges = np.geomspace(min(positive), max(positive) * 1.0001, bins + 1)
+    counts, _ = np.histogram(positive, bins=edges)
+    return {"edges_ms": [round(float(e), 2) for e in edges], "counts": [int(c) for c in counts]}
 
 
 def drain(stack: anchor_stack.Stack, since: int, expected: int, say: Say) -> list[dict[str, Any]]:

@@ -470,5 +470,16 @@ def anchor_drill(solutions: SolutionsOption = False,
         raise typer.Exit(1)
 
 
+@anchor_app.command("report")
+@friendly
+def anchor_report(solutions: SolutionsOption = False) -> None:
+    """Put reports/load.json and drills.json into the anchor's README and the site's anchor page."""
+    from course import anchor_report as reports
+
+    _use_solutions(solutions)
+    for page in reports.report():
+        console.print(f"✓ {page.relative_to(REPO_ROOT) if page.is_relative_to(REPO_ROOT) else page}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

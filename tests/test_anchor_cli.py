@@ -122,3 +122,53 @@ def test_nginx_balances_instances_and_steps_past_a_dead_one(monkeypatch: pytest.
         assert statuses == [200] * 6, f"a dead instance must be stepped past, not answered 502: {statuses}"
     finally:
         stop_all([*backends, *([balancer] if balancer else [])])
+
+
+SAMPLE_LOAD = {
+    "webhooks_per_s": 1234.5, "p99_ms": 87.0, "cores": 2, "measured_at": "2026-12-02T17:00:00+00:00",
+    "command": "course anchor load --seconds 30", "load_generator": "locust",
+    "machine": {"cores": 2, "cpu": "Test CPU", "memory_gb": 8.0, "os": "Linux", "python": "3.11.9",
+                "postgres": "17.2", "redis": "7.4.1"},
+    "ingest": {"connections": 50, "rate_per_s": 1500.0, "p50_ms": 20.0, "p99_ms": 45.0, "errors": 0},
+    "yardstick": {"rate_per_s": 4000.0}, "ingest_vs_bare": 0.375,
+    "delivery": {"rate_per_s": 1234.5, "duplicates": 0, "invalid_signatures": 0},
+    "half_rate": {"target_rate_per_s": 750.0, "delivery": {
+        "ingest_to_first_attempt_ms": {"p50": 30.0, "p95": 60.0, "p99": 87.0},
+        "ingest_to_first_attempt_histogram": {"edges_ms": [10.0, 50.0, 100.0], "counts": [90, 10]}}},
+    "lost": 0,
+}
+SAMPLE_DRILLS = {
+    "measured_at": "2026-12-02T17:10:00+00:00", "command": "course anchor drill", "rate_per_s": 100,
+    "fault_s": 3, "machine": SAMPLE_LOAD["machine"],
+    "drills": [{"name": "worker kill -9 mid-delivery", "lost": 0, "duplicates": 3, "p99_ms": 7100.0,
+                "recover_s": 7.2, "detail": "worker 1 killed"}],
+}
+
+
+def test_report_puts_the_numbers_between_markers_with_their_machine(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    from course import anchor_report
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "load.json").write_text(json.dumps(SAMPLE_LOAD))
+    (reports / "drills.json").write_text(json.dumps(SAMPLE_DRILLS))
+    (tmp_path / "lab" / "anchor").mkdir(parents=True)
+    readme = tmp_path / "lab" / "anchor" / "README.md"
+    readme.write_text("# My anchor\n\nIntro.\n")
+    site = tmp_path / "docs" / "anchor.md"
+    site.parent.mkdir()
+    site.write_text(f"# Anchor\n\n{anchor_report.BEGIN}\nold\n{anchor_report.END}\n\n## After\n")
+    monkeypatch.setenv("COURSE_LAB_PATH", str(tmp_path / "lab"))
+    anchor_report.report(reports, site)
+    anchor_report.report(reports, site)  # twice: the section is replaced, never repeated
+    page = site.read_text()
+    assert page.count(anchor_report.BEGIN) == 1 and "old" not in page and page.endswith("## After\n")
+    for text in (page, readme.read_text()):
+        assert "1,500 messages/s" in text and "p99 87.0 ms" in text, "the numbers must be on the page"
+        assert "2 cores (Test CPU)" in text and "PostgreSQL 17.2" in text, "with the machine they came from"
+        assert "| worker kill -9 mid-delivery | 0 | 3 |" in text
+        assert "**Figure.**" in text
+    assert readme.read_text().startswith("# My anchor\n\nIntro.\n"), "the author's text stays"
+    assert (tmp_path / "lab" / "anchor" / "docs" / "anchor-drills.png").stat().st_size > 1000
+    assert (site.parent / "assets" / "anchor" / "anchor-latency.png").is_file()
