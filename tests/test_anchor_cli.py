@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
+import signal
 import stat
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -19,6 +24,7 @@ from standardwebhooks import Webhook
 
 from course import anchor, anchor_stack, services
 from course.anchor_receiver import ReceiverClient, start_receiver
+from course.paths import REPO_ROOT
 from course.processes import stop_all
 from course.statedir import free_port
 
@@ -172,3 +178,71 @@ def test_report_puts_the_numbers_between_markers_with_their_machine(monkeypatch:
     assert readme.read_text().startswith("# My anchor\n\nIntro.\n"), "the author's text stays"
     assert (tmp_path / "lab" / "anchor" / "docs" / "anchor-drills.png").stat().st_size > 1000
     assert (site.parent / "assets" / "anchor" / "anchor-latency.png").is_file()
+
+
+# --------------------------------------------------------------------------- end to end, the reference
+
+
+def _read_until(process: subprocess.Popen[str], marker: str, timeout_s: float) -> str:
+    """What ``process`` printed up to the line containing ``marker`` (fails after ``timeout_s``)."""
+    assert process.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    os.set_blocking(process.stdout.fileno(), False)
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if line:
+            seen.append(line)
+            if marker in line:
+                return "".join(seen)
+        elif process.poll() is not None:
+            break
+        else:
+            time.sleep(0.05)
+    pytest.fail(f"`course anchor up` did not print {marker!r} in {timeout_s:.0f}s; it printed:\n"
+                + "".join(seen) + (process.stdout.read() or ""))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_up_delivers_a_message_to_the_receiver_and_ctrl_c_stops_everything() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "COURSE_LAB_PATH"} | {"NO_COLOR": "1",
+                                                                             "COLUMNS": "200"}
+    process = subprocess.Popen([sys.executable, "-m", "course.cli", "anchor", "up", "--solutions"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                               cwd=REPO_ROOT)
+    try:
+        printed = _read_until(process, "Ctrl+C stops everything", 120)
+        pids = [int(pid) for pid in re.findall(r" pid (\d+)", printed)]
+        assert len(pids) == 5, f"api, relay, worker, scheduler and receiver must be listed; got:\n{printed}"
+        api = re.search(r"^API\s+(\S+)", printed, re.MULTILINE)
+        receiver = re.search(r"^receiver\s+(\S+)", printed, re.MULTILINE)
+        key = re.search(r"Bearer (ak_\S+?)'", printed)
+        app_id = re.search(r"/api/v1/app/(\S+)/msg", printed)
+        assert api and receiver and key and app_id, f"URLs and a ready curl snippet expected:\n{printed}"
+        assert httpx.get(f"{api[1]}/docs").status_code == 200, "the docs URL printed must answer"
+        sent = httpx.post(f"{api[1]}/api/v1/app/{app_id[1]}/msg",
+                          headers={"Authorization": f"Bearer {key[1]}"},
+                          json={"eventType": "demo.hello", "payload": {"hello": "world"}})
+        assert sent.status_code == 202, sent.text
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not httpx.get(receiver[1]).json()["count"]:
+            time.sleep(0.2)
+        arrived = httpx.get(receiver[1]).json()
+        assert arrived["count"] >= 1, "the message was accepted but never reached the demo receiver"
+        assert arrived["items"][0]["id"] == sent.json()["id"] and arrived["items"][0]["valid"], arrived
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, f"Ctrl+C is the normal way to stop; exit {process.returncode}:\n{out}"
+    assert "stopped" in out
+    assert not [pid for pid in pids if _alive(pid)], "every role must have exited after Ctrl+C"
