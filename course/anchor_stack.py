@@ -14,6 +14,7 @@ import base64
 import contextlib
 import os
 import secrets
+import signal
 import stat
 import textwrap
 import time
@@ -283,6 +284,21 @@ def start_stack(*, instances: int = 1, workers: int = 1, relays: int = 1, port: 
         stack.stop()
         raise
     return stack
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_terminate() -> None:
+    """Treat SIGTERM and SIGHUP (a closed terminal, ``timeout``, a supervisor) like Ctrl+C.
+
+    The roles run in their own sessions, so only the harness hears the signal; by default it
+    would die on the spot and leave every role running. As ``KeyboardInterrupt`` it unwinds
+    through the ``finally`` that stops them.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
 
 
 def watch(stack: Stack, *, renew_every_s: float = 60.0, poll_s: float = 0.5) -> str:

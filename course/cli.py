@@ -399,6 +399,7 @@ def anchor_up(solutions: SolutionsOption = False,
     from course import anchor_stack
 
     _use_solutions(solutions)
+    anchor_stack.stop_on_terminate()
     stack = anchor_stack.start_stack(instances=instances, workers=workers, port=port,
                                      progress=lambda text: console.print(f"[dim]… {text}[/dim]"))
     try:
@@ -434,8 +435,10 @@ def anchor_load(solutions: SolutionsOption = False,
                 workers: Annotated[int, typer.Option(help="delivery worker processes")] = 2) -> None:
     """Measure ingest and delivery on this machine, with a bare FastAPI yardstick → reports/load.json."""
     from course import anchor_load as load
+    from course.anchor_stack import stop_on_terminate
 
     _use_solutions(solutions)
+    stop_on_terminate()
     report = load.run(seconds=seconds, connections=connections, instances=instances, workers=workers,
                       say=lambda text: console.print(f"[dim]… {text}[/dim]"))
     path = load.write_report(report)
@@ -453,9 +456,11 @@ def anchor_drill(solutions: SolutionsOption = False,
     reports/drills.json."""
     from course import anchor_drill as drills
     from course.anchor_load import write_report
+    from course.anchor_stack import stop_on_terminate
     from course.paths import REPORTS_DIR
 
     _use_solutions(solutions)
+    stop_on_terminate()
     report = drills.run(only=only.split(",") if only else None, fault_s=fault_s, rate_per_s=rate,
                         say=lambda text: console.print(f"[dim]… {text}[/dim]"))
     path = write_report(report, REPORTS_DIR / "drills.json")
