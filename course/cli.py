@@ -486,5 +486,22 @@ def anchor_report(solutions: SolutionsOption = False) -> None:
         console.print(f"✓ {page.relative_to(REPO_ROOT) if page.is_relative_to(REPO_ROOT) else page}")
 
 
+@anchor_app.command("export")
+@friendly
+def anchor_export(directory: Annotated[Path, typer.Argument(help="a new (or empty) folder")],
+                  solutions: SolutionsOption = False) -> None:
+    """Write your service as a repository of its own: pyproject, tests, deploy/, CI, README."""
+    from course import anchor_export as exporter
+
+    _use_solutions(solutions)
+    done = exporter.export(directory)
+    console.print(f"✓ {done.path}: anchor/, pyproject.toml ({len(done.dependencies)} dependencies, "
+                  f"{len(done.dev_dependencies)} for development), README.md, .github/workflows")
+    for name in done.missing:
+        console.print(f"[yellow]·[/yellow] not in your service yet: {name}")
+    console.print(f"next: cd {done.path} && git init && python -m pip install -e '.[dev]' && "
+                  "DATABASE_URL=… REDIS_URL=… python -m pytest anchor/tests", soft_wrap=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

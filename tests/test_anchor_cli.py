@@ -7,6 +7,7 @@ against real PostgreSQL, Redis and processes; the end-to-end tests start the ref
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
 import json
 import os
 import re
@@ -246,3 +247,42 @@ def test_up_delivers_a_message_to_the_receiver_and_ctrl_c_stops_everything() -> 
     assert process.returncode == 0, f"Ctrl+C is the normal way to stop; exit {process.returncode}:\n{out}"
     assert "stopped" in out
     assert not [pid for pid in pids if _alive(pid)], "every role must have exited after Ctrl+C"
+
+
+def test_export_is_a_repository_whose_own_tests_pass(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    from course import anchor_export
+
+    monkeypatch.setenv("COURSE_LAB_PATH", str(REPO_ROOT / "solutions"))
+    done = anchor_export.export(tmp_path / "anchor-service")
+    root = done.path
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    for spec in [*project["dependencies"], *project["optional-dependencies"]["dev"]]:
+        requirement = Requirement(spec)
+        installed = importlib.metadata.version(requirement.name)
+        assert requirement.specifier.contains(installed, prereleases=True), \
+            f"the export requires {spec}, but the version the service was tested with is {installed}"
+    names = {Requirement(spec).name.lower() for spec in project["dependencies"]}
+    assert {"fastapi", "sqlalchemy", "psycopg", "redis", "alembic"} <= names, \
+        f"the service's own imports must become its dependencies; got {sorted(names)}"
+    assert (root / "anchor" / "migrations").is_dir() and (root / "README.md").is_file()
+    assert not list(root.rglob("__pycache__")), "an export carries sources, not caches"
+    with pytest.raises(anchor.AnchorError, match="not empty"):
+        anchor_export.export(root)
+    server = services.checked_postgres_url()
+    name = f"anchor_export_{uuid.uuid4().hex[:8]}"
+    redis_url = services.allocate_redis_db(services.checked_redis_url())
+    env = {k: v for k, v in os.environ.items() if k not in {"COURSE_LAB_PATH", "PYTHONPATH"}}
+    try:
+        env |= {"DATABASE_URL": services.create_database(server, name), "REDIS_URL": redis_url,
+                "PYTHONPATH": str(root)}
+        run = subprocess.run([sys.executable, "-m", "pytest", "anchor/tests", "-q", "-p", "no:cacheprovider"],
+                             cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        services.drop_database(server, name)
+        services.release_redis_db(redis_url)
+    assert run.returncode == 0, \
+        f"the exported service's tests fail in {root}:\n{run.stdout[-3000:]}{run.stderr}"
