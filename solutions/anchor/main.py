@@ -64,7 +64,7 @@ def _problem_schemas(app: FastAPI) -> dict[str, Any]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = FastAPI(title="anchor", version=VERSION, lifespan=lifespan,
+    app = FastAPI(title="anchor", version=VERSION, lifespan=lifespan, responses=problems.responses(503),
                   description="Webhook delivery: tenants send events; anchor signs, delivers, retries and "
                               "reports every attempt. Svix's API shapes for the subset implemented.")
     app.state.settings = settings or get_settings()
