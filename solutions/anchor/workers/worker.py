@@ -204,8 +204,13 @@ class Worker:
                 log.warning("worker read failed", error=f"{type(exc).__name__}: {exc}")
                 await pause(stopping, ERROR_BACKOFF_S)
         # Stop reading; let what is in flight finish (each bounded by http_timeout_s), record it.
+        # Whatever still runs after that is cancelled: its entry stays un-acked and its lease
+        # lapses, so another worker attempts it — claimable, never lost.
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=self.settings.http_timeout_s + 1)
+            _, stuck = await asyncio.wait(self._tasks, timeout=self.settings.http_timeout_s + 1)
+            for task in stuck:
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
         self._wake_recorder.set()
         await recorder
         await self.sender.aclose()
