@@ -204,8 +204,13 @@ class Worker:
                 log.warning("worker read failed", error=f"{type(exc).__name__}: {exc}")
                 await pause(stopping, ERROR_BACKOFF_S)
         # Stop reading; let what is in flight finish (each bounded by http_timeout_s), record it.
+        # Whatever still runs after that is cancelled: its entry stays un-acked and its lease
+        # lapses, so another worker attempts it — claimable, never lost.
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=self.settings.http_timeout_s + 1)
+            _, stuck = await asyncio.wait(self._tasks, timeout=self.settings.http_timeout_s + 1)
+            for task in stuck:
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
         self._wake_recorder.set()
         await recorder
         await self.sender.aclose()
@@ -214,16 +219,17 @@ class Worker:
         """Claim the batch in one statement; ack what is not ours to attempt; start the rest."""
         by_delivery = {entry.fields.get("delivery_id", ""): entry for entry in entries}
         async with self.clients.sessions() as session, session.begin():
+            # Which rows exist, asked *before* the claim: each statement sees the rows committed
+            # when it starts, so a row the relay commits in between is claimed, never taken for
+            # "exists but not claimable" (asked after, it would be, and its entry acked unattempted).
+            known = set((await session.execute(_EXISTING, {"ids": list(by_delivery)})).scalars())
             rows = (await session.execute(_CLAIM, {"ids": list(by_delivery),
                                                    "claim_timeout_s": self.settings.claim_timeout_s})).all()
             disabled = [row.id for row in rows if row.disabled]
             if disabled:
                 await session.execute(_SKIP, {"ids": disabled})
-            claimed_ids = {row.id for row in rows}
-            unclaimed = [delivery_id for delivery_id in by_delivery if delivery_id not in claimed_ids]
-            known: set[str] = set()
-            if unclaimed:
-                known = set((await session.execute(_EXISTING, {"ids": unclaimed})).scalars())
+        claimed_ids = {row.id for row in rows}
+        unclaimed = [delivery_id for delivery_id in by_delivery if delivery_id not in claimed_ids]
         # No row yet: the relay XADDs before it commits, so a fast worker sees the entry first.
         # Look again a few times (the commit is milliseconds away) before taking it for a row that
         # never committed — whose outbox row the relay then redoes under a new entry.
