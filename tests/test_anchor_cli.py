@@ -286,3 +286,37 @@ def test_export_is_a_repository_whose_own_tests_pass(monkeypatch: pytest.MonkeyP
         services.release_redis_db(redis_url)
     assert run.returncode == 0, \
         f"the exported service's tests fail in {root}:\n{run.stdout[-3000:]}{run.stderr}"
+
+
+def test_load_short_form_reports_what_week_16_reads_and_loses_nothing(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    from course import anchor_load
+
+    monkeypatch.setenv("COURSE_LAB_PATH", str(REPO_ROOT / "solutions"))
+    heard: list[str] = []
+    report = anchor_load.run(seconds=2, connections=4, workers=1, say=heard.append,
+                             settings={"http_timeout_s": "2", "claim_timeout_s": "7"})
+    path = anchor_load.write_report(report, tmp_path / "load.json")
+    written = json.loads(path.read_text())
+    for field in ("webhooks_per_s", "p99_ms", "cores"):
+        assert isinstance(written[field], int | float), f"week 16's resume reads {field}; got {written}"
+    assert written["ingest"]["accepted"] > 0 and written["yardstick"]["rate_per_s"] > 0, written
+    assert written["lost"] == 0, f"accepted messages never reached the receiver: {written['delivery']}"
+    assert written["delivery"]["invalid_signatures"] == 0, "every delivery must verify with its secret"
+    assert written["machine"]["postgres"] and written["machine"]["redis"], "numbers need their machine"
+    assert any("delivered" in line for line in heard), "a long run must show progress while it runs"
+
+
+def test_drill_short_form_kills_a_worker_and_loses_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only drills that leave the shared servers alone: the suite's other tests use them meanwhile."""
+    from course import anchor_drill
+
+    monkeypatch.setenv("COURSE_LAB_PATH", str(REPO_ROOT / "solutions"))
+    report = anchor_drill.run(only=["worker-kill", "redis-latency"], fault_s=1, rate_per_s=40)
+    names = [d["name"] for d in report["drills"]]
+    assert len(names) == 2, report
+    for drill in report["drills"]:
+        assert {"name", "lost", "duplicates", "p99_ms", "recover_s"} <= drill.keys(), drill
+        assert drill["acknowledged"] > 0, f"no message was acknowledged during '{drill['name']}'"
+        assert drill["lost"] == 0, f"'{drill['name']}' lost acknowledged messages: {drill}"
+        assert drill["duplicates"] <= drill["acknowledged"], f"duplicates must stay bounded: {drill}"
