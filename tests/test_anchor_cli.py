@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -30,6 +31,9 @@ from course.processes import stop_all
 from course.statedir import free_port
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+# The tests that run the whole service share one xdist worker: side by side they would only
+# measure each other on a 2-core machine.
+WHOLE_SERVICE = pytest.mark.xdist_group("anchor-service")
 
 
 def test_package_root_follows_course_lab_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -67,6 +71,15 @@ def test_ensure_database_creates_once_then_reuses() -> None:
         assert anchor.ensure_database(server, name) == url
     finally:
         services.drop_database(server, name)
+
+
+def test_a_port_in_use_is_one_clear_message_before_anything_starts() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(anchor.AnchorError, match=f"port {port} on 127.0.0.1 is taken.*--port"):
+            anchor_stack.start_stack(port=port)
 
 
 def test_a_stub_that_fails_at_import_is_one_clear_message(monkeypatch: pytest.MonkeyPatch,
@@ -212,6 +225,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@WHOLE_SERVICE
 def test_up_delivers_a_message_to_the_receiver_and_ctrl_c_stops_everything() -> None:
     env = {k: v for k, v in os.environ.items() if k != "COURSE_LAB_PATH"} | {"NO_COLOR": "1",
                                                                              "COLUMNS": "200"}
@@ -249,6 +263,7 @@ def test_up_delivers_a_message_to_the_receiver_and_ctrl_c_stops_everything() -> 
     assert not [pid for pid in pids if _alive(pid)], "every role must have exited after Ctrl+C"
 
 
+@WHOLE_SERVICE
 def test_export_is_a_repository_whose_own_tests_pass(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import tomllib
 
@@ -288,6 +303,7 @@ def test_export_is_a_repository_whose_own_tests_pass(monkeypatch: pytest.MonkeyP
         f"the exported service's tests fail in {root}:\n{run.stdout[-3000:]}{run.stderr}"
 
 
+@WHOLE_SERVICE
 def test_load_short_form_reports_what_week_16_reads_and_loses_nothing(monkeypatch: pytest.MonkeyPatch,
                                                                       tmp_path: Path) -> None:
     from course import anchor_load
@@ -307,6 +323,7 @@ def test_load_short_form_reports_what_week_16_reads_and_loses_nothing(monkeypatc
     assert any("delivered" in line for line in heard), "a long run must show progress while it runs"
 
 
+@WHOLE_SERVICE
 def test_drill_short_form_kills_a_worker_and_loses_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only drills that leave the shared servers alone: the suite's other tests use them meanwhile."""
     from course import anchor_drill
