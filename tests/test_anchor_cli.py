@@ -337,3 +337,19 @@ def test_drill_short_form_kills_a_worker_and_loses_nothing(monkeypatch: pytest.M
         assert drill["acknowledged"] > 0, f"no message was acknowledged during '{drill['name']}'"
         assert drill["lost"] == 0, f"'{drill['name']}' lost acknowledged messages: {drill}"
         assert drill["duplicates"] <= drill["acknowledged"], f"duplicates must stay bounded: {drill}"
+
+
+def test_load_numbers_come_from_what_was_measured() -> None:
+    from course import anchor_load
+
+    assert anchor_load.bucket_percentile({"1": 98, "5": 1, "200": 1}, 0.99) == 5.0
+    assert anchor_load.bucket_percentile({"1": 98, "5": 1, "200": 1}, 1.0) == 200.0
+    steady = [n / 100 for n in range(1000)]  # 100 deliveries a second for ten seconds …
+    assert anchor_load.delivery_rate([*steady, 30.0]) == pytest.approx(100, rel=0.02), \
+        "… and one straggler 20 s later is latency, not a slower pipeline"
+    summary = anchor_load.arrivals_summary([
+        {"id": "a", "at": 10.0, "sentAt": 9.9, "valid": True, "copy": 1},
+        {"id": "a", "at": 11.0, "sentAt": 9.9, "valid": True, "copy": 2},
+        {"id": "b", "at": 10.5, "sentAt": 10.3, "valid": False, "copy": 1}])
+    assert (summary["delivered"], summary["duplicates"], summary["invalid_signatures"]) == (2, 1, 1)
+    assert summary["ingest_to_first_attempt_ms"]["p99"] == pytest.approx(200.0)
