@@ -19,7 +19,7 @@ from course import figures
 from course.anchor import AnchorError, package_root
 from course.paths import REPO_ROOT, REPORTS_DIR
 
-BEGIN, END = "<!-- course:anchor-numbers -->", "<!-- /course:anchor-numbers -->"
+BEGIN, END = "<!-- anchor:report -->", "<!-- /anchor:report -->"
 SITE_PAGE = REPO_ROOT / "docs" / "anchor.md"
 NOT_YET = ("No measurements yet: run `course anchor load` and `course anchor drill`, then "
            "`course anchor report`.")
