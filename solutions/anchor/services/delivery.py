@@ -143,11 +143,14 @@ class Sender:
 
         try:
             scheme, host, port = split_url(url)
-            address = await checked_address(url, self.allowed)
+            async with asyncio.timeout(self.timeout_s):
+                address = await checked_address(url, self.allowed)
         except UnsafeUrl as exc:
             return done(None, "", "ssrf", str(exc))
         except LookupError as exc:
             return done(None, "", "dns", str(exc))
+        except TimeoutError:
+            return done(None, "", "dns", f"resolving the name took longer than {self.timeout_s:g}s")
         # Connect to the checked address, say the name in Host and SNI: no second lookup.
         pinned = httpx.URL(url).copy_with(host=str(address), port=port)
         default_port = 443 if scheme == "https" else 80

@@ -214,16 +214,17 @@ class Worker:
         """Claim the batch in one statement; ack what is not ours to attempt; start the rest."""
         by_delivery = {entry.fields.get("delivery_id", ""): entry for entry in entries}
         async with self.clients.sessions() as session, session.begin():
+            # Which rows exist, asked *before* the claim: each statement sees the rows committed
+            # when it starts, so a row the relay commits in between is claimed, never taken for
+            # "exists but not claimable" (asked after, it would be, and its entry acked unattempted).
+            known = set((await session.execute(_EXISTING, {"ids": list(by_delivery)})).scalars())
             rows = (await session.execute(_CLAIM, {"ids": list(by_delivery),
                                                    "claim_timeout_s": self.settings.claim_timeout_s})).all()
             disabled = [row.id for row in rows if row.disabled]
             if disabled:
                 await session.execute(_SKIP, {"ids": disabled})
-            claimed_ids = {row.id for row in rows}
-            unclaimed = [delivery_id for delivery_id in by_delivery if delivery_id not in claimed_ids]
-            known: set[str] = set()
-            if unclaimed:
-                known = set((await session.execute(_EXISTING, {"ids": unclaimed})).scalars())
+        claimed_ids = {row.id for row in rows}
+        unclaimed = [delivery_id for delivery_id in by_delivery if delivery_id not in claimed_ids]
         # No row yet: the relay XADDs before it commits, so a fast worker sees the entry first.
         # Look again a few times (the commit is milliseconds away) before taking it for a row that
         # never committed — whose outbox row the relay then redoes under a new entry.
@@ -231,6 +232,9 @@ class Worker:
         if unknown and recheck < len(UNKNOWN_RECHECK_S):
             self._spawn(self._recheck(unknown, recheck))
             unknown = []
+        elif unknown:
+            log.warning("stream entries without a delivery row, acked", count=len(unknown),
+                        delivery_ids=[entry.fields.get("delivery_id") for entry in unknown[:5]])
         # Already done, leased by another worker, not yet due, or waiting behind an earlier
         # delivery of an ordered endpoint: not ours; the scheduler announces it again when due.
         await self.queue.ack_many([*(by_delivery[d].id for d in unclaimed if d in known),
