@@ -20,7 +20,8 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-TYPE_BASE = "https://anchor.dev/problems/"
+# Problem types are names, not pages: a URN never sends a client fetching a URL nobody serves.
+TYPE_BASE = "urn:anchor:problem:"
 
 log = structlog.get_logger("anchor.api")
 
@@ -58,7 +59,7 @@ def not_found(what: str, ref: str) -> Problem:
 
 def problem_response(request: Request, status: int, code: str, detail: str, *,
                      headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body = {"type": TYPE_BASE + code.replace("_", "-"), "title": HTTPStatus(status).phrase,
+    body = {"type": TYPE_BASE + code, "title": HTTPStatus(status).phrase,
             "status": status, "detail": detail, "instance": request.url.path, "code": code, **extra}
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
