@@ -291,7 +291,8 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 
 def stop_on_terminate() -> None:
-    """Treat SIGTERM and SIGHUP (a closed terminal, ``timeout``, a supervisor) like Ctrl+C.
+    """Treat SIGTERM and SIGHUP (a closed terminal, ``timeout``, a supervisor) like Ctrl+C, and Ctrl+C
+    as Ctrl+C.
 
     The roles run in their own sessions, so only the harness hears the signal; by default it
     would die on the spot and leave every role running. As ``KeyboardInterrupt`` it unwinds
@@ -299,6 +300,9 @@ def stop_on_terminate() -> None:
     """
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
+    # A process started in the background inherits SIGINT ignored, and Python then leaves it so:
+    # Ctrl+C (or a test's SIGINT) must stop the service however the harness was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def watch(stack: Stack, *, renew_every_s: float = 60.0, poll_s: float = 0.5) -> str:

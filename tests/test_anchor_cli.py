@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -30,6 +31,9 @@ from course.processes import stop_all
 from course.statedir import free_port
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+# The tests that run the whole service share one xdist worker: side by side they would only
+# measure each other on a 2-core machine.
+WHOLE_SERVICE = pytest.mark.xdist_group("anchor-service")
 
 
 def test_package_root_follows_course_lab_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -67,6 +71,15 @@ def test_ensure_database_creates_once_then_reuses() -> None:
         assert anchor.ensure_database(server, name) == url
     finally:
         services.drop_database(server, name)
+
+
+def test_a_port_in_use_is_one_clear_message_before_anything_starts() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(anchor.AnchorError, match=f"port {port} on 127.0.0.1 is taken.*--port"):
+            anchor_stack.start_stack(port=port)
 
 
 def test_a_stub_that_fails_at_import_is_one_clear_message(monkeypatch: pytest.MonkeyPatch,
@@ -212,6 +225,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@WHOLE_SERVICE
 def test_up_delivers_a_message_to_the_receiver_and_ctrl_c_stops_everything() -> None:
     env = {k: v for k, v in os.environ.items() if k != "COURSE_LAB_PATH"} | {"NO_COLOR": "1",
                                                                              "COLUMNS": "200"}
@@ -249,6 +263,7 @@ def test_up_delivers_a_message_to_the_receiver_and_ctrl_c_stops_everything() -> 
     assert not [pid for pid in pids if _alive(pid)], "every role must have exited after Ctrl+C"
 
 
+@WHOLE_SERVICE
 def test_export_is_a_repository_whose_own_tests_pass(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import tomllib
 
@@ -286,3 +301,55 @@ def test_export_is_a_repository_whose_own_tests_pass(monkeypatch: pytest.MonkeyP
         services.release_redis_db(redis_url)
     assert run.returncode == 0, \
         f"the exported service's tests fail in {root}:\n{run.stdout[-3000:]}{run.stderr}"
+
+
+@WHOLE_SERVICE
+def test_load_short_form_reports_what_week_16_reads_and_loses_nothing(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    from course import anchor_load
+
+    monkeypatch.setenv("COURSE_LAB_PATH", str(REPO_ROOT / "solutions"))
+    heard: list[str] = []
+    report = anchor_load.run(seconds=2, connections=4, workers=1, say=heard.append,
+                             settings={"http_timeout_s": "2", "claim_timeout_s": "7"})
+    path = anchor_load.write_report(report, tmp_path / "load.json")
+    written = json.loads(path.read_text())
+    for field in ("webhooks_per_s", "p99_ms", "cores"):
+        assert isinstance(written[field], int | float), f"week 16's resume reads {field}; got {written}"
+    assert written["ingest"]["accepted"] > 0 and written["yardstick"]["rate_per_s"] > 0, written
+    assert written["lost"] == 0, f"accepted messages never reached the receiver: {written['delivery']}"
+    assert written["delivery"]["invalid_signatures"] == 0, "every delivery must verify with its secret"
+    assert written["machine"]["postgres"] and written["machine"]["redis"], "numbers need their machine"
+    assert any("delivered" in line for line in heard), "a long run must show progress while it runs"
+
+
+@WHOLE_SERVICE
+def test_drill_short_form_kills_a_worker_and_loses_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only drills that leave the shared servers alone: the suite's other tests use them meanwhile."""
+    from course import anchor_drill
+
+    monkeypatch.setenv("COURSE_LAB_PATH", str(REPO_ROOT / "solutions"))
+    report = anchor_drill.run(only=["worker-kill", "redis-latency"], fault_s=1, rate_per_s=40)
+    names = [d["name"] for d in report["drills"]]
+    assert len(names) == 2, report
+    for drill in report["drills"]:
+        assert {"name", "lost", "duplicates", "p99_ms", "recover_s"} <= drill.keys(), drill
+        assert drill["acknowledged"] > 0, f"no message was acknowledged during '{drill['name']}'"
+        assert drill["lost"] == 0, f"'{drill['name']}' lost acknowledged messages: {drill}"
+        assert drill["duplicates"] <= drill["acknowledged"], f"duplicates must stay bounded: {drill}"
+
+
+def test_load_numbers_come_from_what_was_measured() -> None:
+    from course import anchor_load
+
+    assert anchor_load.bucket_percentile({"1": 98, "5": 1, "200": 1}, 0.99) == 5.0
+    assert anchor_load.bucket_percentile({"1": 98, "5": 1, "200": 1}, 1.0) == 200.0
+    steady = [n / 100 for n in range(1000)]  # 100 deliveries a second for ten seconds …
+    assert anchor_load.delivery_rate([*steady, 30.0]) == pytest.approx(100, rel=0.02), \
+        "… and one straggler 20 s later is latency, not a slower pipeline"
+    summary = anchor_load.arrivals_summary([
+        {"id": "a", "at": 10.0, "sentAt": 9.9, "valid": True, "copy": 1},
+        {"id": "a", "at": 11.0, "sentAt": 9.9, "valid": True, "copy": 2},
+        {"id": "b", "at": 10.5, "sentAt": 10.3, "valid": False, "copy": 1}])
+    assert (summary["delivered"], summary["duplicates"], summary["invalid_signatures"]) == (2, 1, 1)
+    assert summary["ingest_to_first_attempt_ms"]["p99"] == pytest.approx(200.0)
