@@ -91,6 +91,7 @@ class Tenant:
     user_id: str
     email: str
     token: str
+    log: Callable[[], str] | None = None
     apps: list[str] = field(default_factory=list)
 
     def client(self, token: str | None = None, base_url: str | None = None) -> httpx.Client:
@@ -100,18 +101,35 @@ class Tenant:
 
     def create_app(self, name: str = "shop") -> str:
         with self.client() as client:
-            body = expect(client.post("/api/v1/app", json={"name": name}), 201, "creating an application")
+            body = expect(client.post("/api/v1/app", json={"name": name}), 201, "creating an application",
+                          self.log)
         self.apps.append(body["id"])
         return str(body["id"])
 
 
-def expect(response: httpx.Response, status: int, doing: str) -> Any:
-    """The JSON body of ``response`` when it has ``status``; otherwise a failure that shows it."""
+def expect(response: httpx.Response, status: int, doing: str,
+           log: Callable[[], str] | None = None) -> Any:
+    """The JSON body of ``response`` when it has ``status``; otherwise a failure that shows it.
+
+    On a 5xx, ``log`` (the API process's output) says what the server raised — on the starter, the
+    ``NotImplementedError`` and the lesson section it names.
+    """
     if response.status_code != status:
         pytest.fail(f"{doing}: expected HTTP {status}, got {response.status_code} from "
                     f"{response.request.method} {response.request.url.path} with body "
-                    f"{response.text[:600]!r}", pytrace=False)
+                    f"{response.text[:600]!r}{server_side(response, log)}", pytrace=False)
     return response.json() if response.content else None
+
+
+def server_side(response: httpx.Response, log: Callable[[], str] | None) -> str:
+    """For a 5xx: the ``NotImplementedError`` the API raised, or the end of its log."""
+    if response.status_code < 500 or log is None:
+        return ""
+    text = log()
+    unwritten = [line.strip() for line in text.splitlines() if "NotImplementedError:" in line]
+    if unwritten:
+        return f"\nThe API raised {unwritten[-1]}"
+    return "\nThe API's log ends with:\n" + "\n".join(text.splitlines()[-15:])
 
 
 @dataclass
@@ -134,10 +152,12 @@ class AnchorApi:
         email = f"ops-{uuid.uuid4().hex[:10]}@example.com"
         with self.http() as client:
             ids = expect(client.post("/api/v1/auth/signup", json={
-                "email": email, "password": PASSWORD, "organization": organization}), 201, "signing up")
+                "email": email, "password": PASSWORD, "organization": organization}), 201, "signing up",
+                self.log)
             token = expect(client.post("/api/v1/auth/token", data={
-                "username": email, "password": PASSWORD}), 200, "asking for a token with the password")
-        return Tenant(self.url, ids["tenantId"], ids["userId"], email, token["access_token"])
+                "username": email, "password": PASSWORD}), 200, "asking for a token with the password",
+                self.log)
+        return Tenant(self.url, ids["tenantId"], ids["userId"], email, token["access_token"], self.log)
 
     def sql(self, query: str, *params: object) -> list[tuple[Any, ...]]:
         """Rows of one query on the service's database (autocommit)."""
@@ -145,7 +165,8 @@ class AnchorApi:
             cursor = conn.execute(query, params)  # type: ignore[arg-type]
             return cursor.fetchall() if cursor.description else []
 
-    def log(self, lines: int = 30) -> str:
+    def log(self, lines: int = 200) -> str:
+        """The last ``lines`` the API process printed (tracebacks included)."""
         return self.process.output(last_lines=lines)
 
 
@@ -159,12 +180,6 @@ def api(api_process: RunningProcess, anchor_database_url: str, anchor_redis_url:
     with redis.Redis.from_url(anchor_redis_url) as client:
         client.flushdb()
     return AnchorApi(api_process, anchor_database_url, anchor_redis_url)
-
-
-@pytest.fixture
-def expect_response() -> Callable[[httpx.Response, int, str], Any]:
-    """:func:`expect` for the test files (they cannot import this module)."""
-    return expect
 
 
 @pytest.fixture(scope="session")

@@ -105,8 +105,7 @@ def test_every_api_instance_shares_one_quota(api: Any, limited_apis: list[Runnin
         f"instance spends from the same one. See {LESSON}, section 'Quotas'")
 
 
-def test_tenants_have_separate_quotas(api: Any, limited_apis: list[RunningProcess],
-                                      expect_response: Callable[..., Any]) -> None:
+def test_tenants_have_separate_quotas(api: Any, limited_apis: list[RunningProcess]) -> None:
     noisy, quiet = api.signup("Noisy"), api.signup("Quiet")
     noisy_app, quiet_app = noisy.create_app(), quiet.create_app()
     responses, _ = send([limited_apis[0].url], noisy.token, noisy_app, BURST + 3)
