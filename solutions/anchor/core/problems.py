@@ -124,6 +124,9 @@ def install(app: FastAPI) -> None:
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the problems a route may answer, typed as problem documents."""
+    """OpenAPI ``responses`` for the problems a route may answer, typed as problem documents.
+
+    400 belongs on every route with a body: a body that is not UTF-8 cannot even be parsed.
+    """
     return {status: {"description": HTTPStatus(status).phrase, "model": ProblemBody,
                      "content": {PROBLEM_MEDIA_TYPE: {}}} for status in statuses}

@@ -16,7 +16,7 @@ from ...services.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset, page
 from ..cache import TtlCache
 from ..deps import CurrentTenant, SessionDep
 
-router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"], responses=responses(401, 422))
+router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"], responses=responses(400, 401, 422))
 
 
 @router.post("", status_code=201, response_model=ApiKeyCreated)

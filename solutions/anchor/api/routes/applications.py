@@ -16,7 +16,7 @@ from ...schemas import IDENT, ApplicationIn, ApplicationOut, ApplicationPatch, L
 from ...services.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset, page
 from ..deps import AppRef, CurrentTenant, SessionDep, forget_app, load_app
 
-router = APIRouter(prefix="/api/v1/app", tags=["application"], responses=responses(401, 422))
+router = APIRouter(prefix="/api/v1/app", tags=["application"], responses=responses(400, 401, 422))
 
 
 async def _commit(session: AsyncSession, uid: str | None) -> None:
@@ -69,8 +69,9 @@ async def replace_application(app_id: AppRef, body: ApplicationIn, request: Requ
 async def patch_application(app_id: AppRef, body: ApplicationPatch, request: Request, tenant: CurrentTenant,
                             session: SessionDep) -> ApplicationOut:
     app = await load_app(session, tenant.tenant_id, app_id)
-    fields = body.model_dump(exclude_unset=True)
-    for name, value in fields.items():
+    for name, value in body.model_dump(exclude_unset=True).items():
+        if value is None and name in {"name", "metadata"}:
+            continue  # a null clears what may be empty (uid, rateLimit), never what is required
         setattr(app, "metadata_" if name == "metadata" else name, value)
     await _commit(session, app.uid)
     forget_app(request, tenant.tenant_id)

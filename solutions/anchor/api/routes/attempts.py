@@ -23,7 +23,7 @@ from ..deps import (
 )
 
 router = APIRouter(prefix="/api/v1/app/{app_id}/attempt", tags=["message-attempt"],
-                   responses=responses(401, 404, 422))
+                   responses=responses(400, 401, 404, 422))
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Iterator = Annotated[str | None, Query(max_length=256, pattern=IDENT)]

@@ -20,7 +20,7 @@ from ..deps import SessionDep, SettingsDep, unauthorized
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/signup", status_code=201, response_model=SignupOut, responses=responses(409, 422))
+@router.post("/signup", status_code=201, response_model=SignupOut, responses=responses(400, 409, 422))
 async def signup(body: SignupIn, session: SessionDep) -> SignupOut:
     """Create a tenant, its first user and its operational application (for the service's own events)."""
     # argon2 is deliberately slow (tens of ms): off the event loop, so other requests keep flowing.
@@ -38,7 +38,7 @@ async def signup(body: SignupIn, session: SessionDep) -> SignupOut:
     return SignupOut(tenant_id=tenant.id, user_id=user.id)
 
 
-@router.post("/token", response_model=TokenOut, responses=responses(401, 422))
+@router.post("/token", response_model=TokenOut, responses=responses(400, 401, 422))
 async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep,
                 settings: SettingsDep) -> TokenOut:
     """OAuth2's password flow: ``username`` (the email) and ``password`` → a bearer access token."""

@@ -32,7 +32,7 @@ from ...services.ssrf import UnsafeUrl, check_url
 from ..deps import AppRef, CurrentTenant, EndpointRef, SessionDep, SettingsDep, load_app, load_endpoint
 
 router = APIRouter(prefix="/api/v1/app/{app_id}/endpoint", tags=["endpoint"],
-                   responses=responses(401, 404, 422))
+                   responses=responses(400, 401, 404, 422))
 
 
 async def _checked_url(url: str, settings: Settings) -> str:

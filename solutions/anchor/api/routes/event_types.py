@@ -15,7 +15,7 @@ from ...schemas import IDENT, EventTypeIn, EventTypeOut, EventTypeUpdate, ListRe
 from ...services.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset, page
 from ..deps import CurrentTenant, SessionDep
 
-router = APIRouter(prefix="/api/v1/event-type", tags=["event-type"], responses=responses(401, 422))
+router = APIRouter(prefix="/api/v1/event-type", tags=["event-type"], responses=responses(400, 401, 422))
 
 EventTypeRef = Annotated[str, Path(min_length=1, max_length=256, pattern=IDENT)]
 

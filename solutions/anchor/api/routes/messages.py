@@ -43,7 +43,8 @@ from ..deps import (
     load_message,
 )
 
-router = APIRouter(prefix="/api/v1/app/{app_id}/msg", tags=["message"], responses=responses(401, 404, 422))
+router = APIRouter(prefix="/api/v1/app/{app_id}/msg", tags=["message"],
+                   responses=responses(400, 401, 404, 422))
 
 IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=256,
                                               description="Retrying with the same key never stores twice")]
@@ -127,7 +128,7 @@ async def get_message(app_id: AppRef, msg_id: MessageRef, tenant: CurrentTenant,
     return MessageOut.of(await load_message(session, tenant.tenant_id, app.id, msg_id))
 
 
-@router.post("/{msg_id}/endpoint/{endpoint_id}/resend", status_code=202)
+@router.post("/{msg_id}/endpoint/{endpoint_id}/resend", status_code=202, response_class=Response)
 async def resend_message(app_id: AppRef, msg_id: MessageRef, endpoint_id: EndpointRef, tenant: CurrentTenant,
                          session: SessionDep) -> Response:
     """Deliver the message to the endpoint again, now: its delivery becomes pending and manual.
