@@ -45,6 +45,15 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+class _Server(ThreadingHTTPServer):
+    """A thread per request, and a listen backlog deep enough for a worker's burst of connections
+    (the default of 5 makes the kernel drop SYNs, and a dropped SYN costs a one-second retry)."""
+
+    request_queue_size = 256
+    daemon_threads = True
+    block_on_close = False  # a handler sleeping for a "hanging" endpoint does not hold up shutdown
+
+
 class Receiver:
     """``with Receiver() as receiver:`` — ``receiver.url("a")``, ``receiver.behave("a", status=500)``.
 
@@ -88,9 +97,7 @@ class Receiver:
             def log_message(self, format: str, *args: object) -> None:
                 """Quiet: the tests print what they received when an assertion fails."""
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.block_on_close = False  # a handler sleeping for a "hanging" endpoint
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="receiver", daemon=True)
 
     def __enter__(self) -> Receiver:
