@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
@@ -21,6 +22,7 @@ from .api.routes import api_keys, applications, attempts, auth, endpoints, event
 from .core import problems
 from .core.config import Settings, get_settings
 from .core.db import make_engine, make_sessionmaker
+from .core.logging import configure_logging
 from .core.redis import make_redis
 from .services.idempotency import IdempotencyStore
 from .services.quotas import Quotas
@@ -64,10 +66,12 @@ def _problem_schemas(app: FastAPI) -> dict[str, Any]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = FastAPI(title="anchor", version=VERSION, lifespan=lifespan,
+    app = FastAPI(title="anchor", version=VERSION, lifespan=lifespan, responses=problems.responses(503),
                   description="Webhook delivery: tenants send events; anchor signs, delivers, retries and "
                               "reports every attempt. Svix's API shapes for the subset implemented.")
-    app.state.settings = settings or get_settings()
+    app.state.settings = settings = settings or get_settings()
+    if not structlog.is_configured():  # each uvicorn worker process builds its own app
+        configure_logging(level=settings.log_level, json=settings.log_json, role="api")
     app.state.metrics = ApiMetrics()
     problems.install(app)
     for module in (auth, api_keys, applications, event_types, endpoints, messages, attempts, health):

@@ -11,16 +11,23 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-TYPE_BASE = "https://anchor.dev/problems/"
+# Problem types are names, not pages: a URN never sends a client fetching a URL nobody serves.
+TYPE_BASE = "urn:anchor:problem:"
+
+UNAVAILABLE_RETRY_AFTER_S = 1
 
 log = structlog.get_logger("anchor.api")
 
@@ -58,7 +65,7 @@ def not_found(what: str, ref: str) -> Problem:
 
 def problem_response(request: Request, status: int, code: str, detail: str, *,
                      headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body = {"type": TYPE_BASE + code.replace("_", "-"), "title": HTTPStatus(status).phrase,
+    body = {"type": TYPE_BASE + code, "title": HTTPStatus(status).phrase,
             "status": status, "detail": detail, "instance": request.url.path, "code": code, **extra}
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
@@ -95,18 +102,36 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, status, code, detail, headers=dict(exc.headers or {}))
 
 
-async def _on_data_error(request: Request, exc: Exception) -> JSONResponse:
-    """PostgreSQL refused a value the validation let through (a NUL byte, a number out of range).
+def unavailable(request: Request, dependency: str, exc: Exception) -> JSONResponse:
+    """503 naming the dependency that does not answer, with ``Retry-After`` (a restart takes seconds)."""
+    log.warning("dependency unavailable", dependency=dependency, error=repr(exc), path=request.url.path)
+    return problem_response(request, 503, "unavailable", f"{dependency} does not answer; retry shortly",
+                            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)}, failing=[dependency])
 
-    The request was wrong, not the server: answer 422, never a 500 with a stack trace.
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A value PostgreSQL refused (422), PostgreSQL unreachable (503), or our own bug (500).
+
+    A NUL byte or a number out of range that validation let through is the request's fault, not the
+    server's; a lost connection (a restart, a failover) is temporary, and the client should retry.
     """
     assert isinstance(exc, DBAPIError)
     sqlstate = getattr(exc.orig, "sqlstate", None) or ""
-    if not sqlstate.startswith("22"):  # class 22 = data exception; anything else is ours
-        log.exception("database error", path=request.url.path)
-        return problem_response(request, 500, "internal", "the server failed; it has been logged")
-    return problem_response(request, 422, "invalid_value",
-                            f"a value cannot be stored: {str(exc.orig).splitlines()[0]}")
+    if exc.connection_invalidated or (isinstance(exc.orig, psycopg.OperationalError) and not sqlstate):
+        return unavailable(request, "postgres", exc)
+    if sqlstate.startswith("22"):  # class 22 = data exception
+        return problem_response(request, 422, "invalid_value",
+                                f"a value cannot be stored: {str(exc.orig).splitlines()[0]}")
+    log.exception("database error", path=request.url.path)
+    return problem_response(request, 500, "internal", "the server failed; it has been logged")
+
+
+async def _on_pool_timeout(request: Request, exc: Exception) -> JSONResponse:
+    return unavailable(request, "postgres", exc)
+
+
+async def _on_redis_error(request: Request, exc: Exception) -> JSONResponse:
+    return unavailable(request, "redis", exc)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -119,7 +144,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
-    app.add_exception_handler(DBAPIError, _on_data_error)
+    app.add_exception_handler(DBAPIError, _on_database_error)
+    app.add_exception_handler(PoolTimeout, _on_pool_timeout)
+    app.add_exception_handler(RedisConnectionError, _on_redis_error)
+    app.add_exception_handler(RedisTimeoutError, _on_redis_error)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

@@ -55,7 +55,7 @@ def assert_problem(response: httpx.Response, status: int, code: str | None = Non
         f"expected {status}; got {response.status_code}: {response.text[:300]}")
     assert response.headers["content-type"].startswith("application/problem+json"), (
         f"errors are application/problem+json; got {response.headers['content-type']}")
-    body = response.json()
+    body: dict[str, object] = response.json()
     missing = {"type", "title", "status", "detail", "instance", "code"} - set(body)
     assert not missing, (
         f"a problem document has type, title, status, detail, instance and code; missing {missing}")

@@ -51,6 +51,24 @@ async def test_readyz_is_503_naming_the_dependency_that_does_not_answer(broken: 
     assert ready.headers.get("retry-after", "").isdigit(), "every 503 carries Retry-After"
 
 
+@pytest.mark.parametrize("broken", ["postgres", "redis"])
+async def test_an_unreachable_dependency_is_a_503_with_retry_after_not_a_500(
+        broken: str, settings: Settings, client: httpx.AsyncClient, tenant: MakeTenant) -> None:
+    owner = await tenant()
+    app_id = (await client.post("/api/v1/app", headers=owner.headers, json={"name": "d"})).json()["id"]
+    dead = _closed_port()
+    update = ({"database_url": f"postgresql://anchor:x@127.0.0.1:{dead}/anchor"} if broken == "postgres"
+              else {"redis_url": f"redis://127.0.0.1:{dead}/0"})
+    application = create_app(settings.model_copy(update=update))
+    async with application.router.lifespan_context(application), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://anchor.test") as broken_client:
+        response = await broken_client.post(f"/api/v1/app/{app_id}/msg", headers=owner.headers,
+                                            json={"eventType": "a.b", "payload": {}})
+    problem = assert_problem(response, 503, "unavailable")
+    assert problem.get("failing") == [broken], f"the 503 should name {broken}; got {problem}"
+    assert response.headers.get("retry-after") == "1", "a 503 tells the client when to retry"
+
+
 async def test_metrics_count_requests_by_route_template_and_ingested_messages(
         client: httpx.AsyncClient, tenant: MakeTenant) -> None:
     owner = await tenant()

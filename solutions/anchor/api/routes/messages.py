@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
@@ -100,6 +101,7 @@ async def create_message(app_id: AppRef, body: MessageIn, request: Request, tena
         if claim is not None:
             await request.app.state.idempotency.abandon(claim)
         raise
+    structlog.contextvars.bind_contextvars(msg_id=message.id)
     answer = MessageOut.of(message).model_dump(mode="json", by_alias=True)
     if claim is not None:
         await request.app.state.idempotency.complete(claim, StoredResponse(status=202, body=answer))
