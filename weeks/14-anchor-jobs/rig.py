@@ -38,7 +38,7 @@ STREAM = "anchor:deliveries"
 GROUP = "workers"
 DEAD_LETTERS = "anchor:deliveries:dead"
 
-__all__ = ["DEAD_LETTERS", "GROUP", "STREAM", "Endpoint", "Receiver", "Rig", "Tenant", "wait_until"]
+__all__ = ["DEAD_LETTERS", "GROUP", "STREAM", "Endpoint", "Receiver", "Rig", "Tenant", "new_id", "wait_until"]
 
 
 def new_id(prefix: str) -> str:
