@@ -48,8 +48,11 @@ def test_a_worker_killed_mid_request_leaves_the_entry_for_another(rig: Rig) -> N
         f"ever take it over. Ack after the attempt row commits. Look at {LESSON}, section 'The worker loop'.")
 
     rig.receiver.behave(endpoint.name, status=200)
-    rig.start("worker", **SETTINGS)
-    wait_until(lambda: rig.deliveries(endpoint)[0]["status"] == "succeeded", 20)
+    second = rig.start("worker", **SETTINGS)
+    try:
+        wait_until(lambda: rig.deliveries(endpoint)[0]["status"] == "succeeded", 20)
+    finally:
+        second.stop()
     got = rig.receiver.received(endpoint.name)
     assert rig.deliveries(endpoint)[0]["status"] == "succeeded" and len(got) == 2, (
         f"expected another worker to take the delivery over once the lease lapsed (claim_timeout_s = 3 s) "
@@ -72,12 +75,16 @@ def test_an_entry_no_worker_can_finish_is_dead_lettered(rig: Rig) -> None:
     if not _group_exists(rig):
         rig.redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
     rig.redis.xreadgroup(GROUP, "ghost", {STREAM: ">"}, count=1000)
-    entry_id = next(i for i, fields in rig.redis.xrange(STREAM)
-                    if fields.get("delivery_id") == delivery["id"])
+    entries = [i for i, fields in rig.redis.xrange(STREAM) if fields.get("delivery_id") == delivery["id"]]
+    assert entries, f"expected the relay to publish delivery {delivery['id']}. See {LESSON}, section 'The relay'."
+    entry_id = entries[0]
     # The consumer that read it, and every one after it, died: idle for ages, delivered 10 times.
     rig.redis.xclaim(STREAM, GROUP, "ghost", 0, [entry_id], idle=10**8, retrycount=10)
-    rig.start("worker", **SETTINGS)
-    wait_until(lambda: rig.deliveries(endpoint)[0]["status"] == "failed", 10)
+    worker = rig.start("worker", **SETTINGS)
+    try:
+        wait_until(lambda: rig.deliveries(endpoint)[0]["status"] == "failed", 10)
+    finally:
+        worker.stop()
     dead = [fields.get("delivery_id") for _, fields in rig.redis.xrange(DEAD_LETTERS)]
     assert delivery["id"] in dead and rig.deliveries(endpoint)[0]["status"] == "failed", (
         f"expected an entry delivered 10 times without an ack (max_stream_deliveries = 3) moved to "
