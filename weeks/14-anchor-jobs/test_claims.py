@@ -76,7 +76,7 @@ def test_an_entry_no_worker_can_finish_is_dead_lettered(rig: Rig) -> None:
         rig.redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
     rig.redis.xreadgroup(GROUP, "ghost", {STREAM: ">"}, count=1000)
     entries = [i for i, fields in rig.redis.xrange(STREAM) if fields.get("delivery_id") == delivery["id"]]
-    assert entries, f"expected the relay to publish delivery {delivery['id']}. See {LESSON}, section 'The relay'."
+    assert entries, f"expected delivery {delivery['id']} on the stream. See {LESSON}, section 'The relay'."
     entry_id = entries[0]
     # The consumer that read it, and every one after it, died: idle for ages, delivered 10 times.
     rig.redis.xclaim(STREAM, GROUP, "ghost", 0, [entry_id], idle=10**8, retrycount=10)
