@@ -17,20 +17,12 @@ import base64
 import binascii
 import hashlib
 import hmac
-import secrets
 import time
 from collections.abc import Sequence
 
 SECRET_PREFIX = "whsec_"
 MIN_SECRET_BYTES = 24  # the spec: 24 to 64 bytes of key
 MAX_SECRET_BYTES = 64
-
-
-def generate_secret(n_bytes: int = 32) -> str:
-    """A new endpoint secret: ``whsec_`` + base64 of ``n_bytes`` random bytes."""
-    if not MIN_SECRET_BYTES <= n_bytes <= MAX_SECRET_BYTES:
-        raise ValueError(f"a secret has {MIN_SECRET_BYTES}–{MAX_SECRET_BYTES} bytes; got {n_bytes}")
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(n_bytes)).decode()
 
 
 def secret_key(secret: str) -> bytes:

@@ -29,7 +29,7 @@ import psycopg
 import pytest
 import redis
 from anchor.core.ids import new_id
-from anchor.services.signing import generate_secret
+from anchor.services.secrets import generate_secret
 
 from .receiver import Receiver
 
