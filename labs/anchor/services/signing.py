@@ -17,11 +17,6 @@ MAX_SECRET_BYTES = 64
 TODO = "write it: see weeks/14-anchor-jobs/README.md, section 'Signing'"
 
 
-def generate_secret(n_bytes: int = 32) -> str:
-    """A new endpoint secret: ``whsec_`` + base64 of ``n_bytes`` random bytes (24–64)."""
-    raise NotImplementedError(TODO)
-
-
 def secret_key(secret: str) -> bytes:
     """The HMAC key inside a ``whsec_`` secret; ``ValueError`` naming the problem if it is not one."""
     raise NotImplementedError(TODO)
