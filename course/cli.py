@@ -371,5 +371,115 @@ def services_status(show_secrets: Annotated[bool, typer.Option(
                   "or course.services[/dim]")
 
 
+# --------------------------------------------------------------------------- the anchor service
+
+anchor_app = typer.Typer(help="The anchor service: run it, load it, break it, report it, export it.",
+                         no_args_is_help=True)
+app.add_typer(anchor_app, name="anchor")
+SolutionsOption = Annotated[bool, typer.Option("--solutions", help="run the reference (solutions/anchor)")]
+
+
+def _use_solutions(solutions: bool) -> None:
+    """``--solutions``: the reference package, for this process and every role it starts."""
+    if solutions:
+        from course.paths import SOLUTIONS_DIR
+        from course.target import LAB_PATH_ENV
+
+        os.environ[LAB_PATH_ENV] = str(SOLUTIONS_DIR)
+
+
+@anchor_app.command("up")
+@friendly
+def anchor_up(solutions: SolutionsOption = False,
+              instances: Annotated[int, typer.Option(help="API instances (more than 1: behind nginx)")] = 1,
+              workers: Annotated[int, typer.Option(help="delivery worker processes")] = 1,
+              port: Annotated[int | None, typer.Option(help="the API's port (default: a free one)")] = None
+              ) -> None:
+    """Run the whole service here — API, relay, workers, scheduler, a demo receiver — until Ctrl+C."""
+    from course import anchor_stack
+
+    _use_solutions(solutions)
+    stack = anchor_stack.start_stack(instances=instances, workers=workers, port=port,
+                                     progress=lambda text: console.print(f"[dim]… {text}[/dim]"))
+    try:
+        demo = anchor_stack.create_demo(stack.api_url, stack.receiver_url, stack.endpoint_secret)
+        for name, process in stack.processes.items():
+            where = f"  {process.url}" if process.port else ""
+            console.print(f"  {name:<10} pid {process.pid}{where}  [dim]log {process.log_path}[/dim]")
+        console.print(f"\n[bold]API[/bold]       {stack.api_url}\n"
+                      f"[bold]docs[/bold]      {stack.api_url}/docs\n"
+                      f"[bold]receiver[/bold]  {stack.receiver.url}/received  "
+                      "[dim](what arrived, signatures checked)[/dim]\n")
+        console.print(f"A demo tenant, its API key, application '{demo.app_id}' and an endpoint at the "
+                      f"receiver are ready. Send a message:\n\n{demo.curl()}\n\nor with the svix SDK:\n\n"
+                      f"{demo.svix()}\n", soft_wrap=True, markup=False)
+        console.print("Ctrl+C stops everything.")
+        died = anchor_stack.watch(stack)
+        err.print(f"[red]✗[/red] {died} exited; its last lines:\n{stack.processes[died].output(20)}",
+                  markup=False)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        console.print("\nstopping …")
+    finally:
+        stack.stop()
+    console.print("stopped: every role has exited")
+
+
+@anchor_app.command("load")
+@friendly
+def anchor_load(solutions: SolutionsOption = False,
+                seconds: Annotated[float, typer.Option(help="length of each load phase")] = 30.0,
+                connections: Annotated[int, typer.Option(help="concurrent clients (locust users)")] = 50,
+                instances: Annotated[int, typer.Option(help="API instances (more than 1: behind nginx)")] = 1,
+                workers: Annotated[int, typer.Option(help="delivery worker processes")] = 2) -> None:
+    """Measure ingest and delivery on this machine, with a bare FastAPI yardstick → reports/load.json."""
+    from course import anchor_load as load
+
+    _use_solutions(solutions)
+    report = load.run(seconds=seconds, connections=connections, instances=instances, workers=workers,
+                      say=lambda text: console.print(f"[dim]… {text}[/dim]"))
+    path = load.write_report(report)
+    console.print(f"{load.summary(report)}\n✓ {path}", soft_wrap=True, markup=False)
+
+
+@anchor_app.command("drill")
+@friendly
+def anchor_drill(solutions: SolutionsOption = False,
+                 only: Annotated[str | None, typer.Option(help="some drills: worker-kill,…")] = None,
+                 fault_s: Annotated[float, typer.Option("--fault-s", help="how long each fault lasts")] = 3.0,
+                 rate: Annotated[float, typer.Option(help="messages per second during a drill")] = 100.0
+                 ) -> None:
+    """Kill, restart and slow the anchor's parts under load; lost, duplicates, p99, recovery →
+    reports/drills.json."""
+    from course import anchor_drill as drills
+    from course.anchor_load import write_report
+    from course.paths import REPORTS_DIR
+
+    _use_solutions(solutions)
+    report = drills.run(only=only.split(",") if only else None, fault_s=fault_s, rate_per_s=rate,
+                        say=lambda text: console.print(f"[dim]… {text}[/dim]"))
+    path = write_report(report, REPORTS_DIR / "drills.json")
+    table = Table("drill", "lost", "duplicates", "p99 (ms)", "recover (s)", box=None, header_style="bold")
+    for row in report["drills"]:
+        table.add_row(row["name"], str(row["lost"]), str(row["duplicates"]), str(row["p99_ms"]),
+                      str(row["recover_s"]))
+    console.print(table)
+    console.print(f"✓ {path}")
+    if report["lost"]:
+        err.print(f"[red]✗[/red] {report['lost']} acknowledged message(s) lost")
+        raise typer.Exit(1)
+
+
+@anchor_app.command("report")
+@friendly
+def anchor_report(solutions: SolutionsOption = False) -> None:
+    """Put reports/load.json and drills.json into the anchor's README and the site's anchor page."""
+    from course import anchor_report as reports
+
+    _use_solutions(solutions)
+    for page in reports.report():
+        console.print(f"✓ {page.relative_to(REPO_ROOT) if page.is_relative_to(REPO_ROOT) else page}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
