@@ -43,9 +43,9 @@ def _jobs(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _text(job: dict[str, Any]) -> str:
-    """Everything a job's steps run or pass to an action, as one string to search."""
-    return "\n".join(f"{s.get('uses', '')} {s.get('run', '')} {s.get('with', '')}"
-                     for s in job.get("steps") or [])
+    """Everything a job's steps run or pass to an action, their ``env:`` too, as one string to search."""
+    return "\n".join(f"{s.get('uses', '')} {s.get('run', '')} {s.get('with', '')} {s.get('env', '')}"
+                     for s in job.get("steps") or []) + str(job.get("env", ""))
 
 
 def _needs(job: dict[str, Any]) -> list[str]:
@@ -119,11 +119,11 @@ def test_tests_run_against_real_postgres_and_redis(workflow: dict[str, Any]) -> 
 def test_nothing_deploys_that_the_tests_did_not_pass(workflow: dict[str, Any]) -> None:
     jobs = _jobs(workflow)
     deploy, test, build = _deploy(workflow), _test(workflow), _build(workflow)
-    assert deploy not in (test, build), (
-        f"expected testing, building and deploying in separate jobs; {deploy} does more than one, so a "
-        "failed deploy cannot be re-run without re-testing, and the graph cannot show the order")
+    assert deploy != test, (
+        f"expected the tests and the deploy in separate jobs; {deploy} does both, so the graph cannot "
+        "show that one waits for the other, and a failed deploy cannot be re-run alone")
     upstream = _upstream(jobs, deploy)
-    missing = [job for job in (test, build) if job not in upstream]
+    missing = [job for job in dict.fromkeys((test, build)) if job != deploy and job not in upstream]
     assert not missing, (
         f"expected job {deploy} to wait (through `needs:`) for {missing}; it waits for "
         f"{sorted(upstream) or 'nothing'}. Without it GitHub runs the deploy beside the tests, and a "
@@ -138,8 +138,8 @@ def test_deploys_the_tested_image_from_main_with_short_lived_credentials(
         workflow: dict[str, Any]) -> None:
     jobs = _jobs(workflow)
     deploy, build = _deploy(workflow), _build(workflow)
-    deploying = _text(jobs[deploy]) + str(jobs[deploy].get("env", "")) + str(workflow.get("env", ""))
-    assert "github.sha" in _text(jobs[build]) + str(workflow.get("env", "")) + str(jobs[build].get("env", "")), (
+    deploying = _text(jobs[deploy]) + str(workflow.get("env", ""))
+    assert "github.sha" in _text(jobs[build]) + str(workflow.get("env", "")), (
         "expected the image tagged with ${{ github.sha }} — the commit the tests passed on")
     assert ":latest" not in _text(jobs[build]) + deploying, (
         "expected no :latest tag — a tag that moves cannot be rolled back to")
