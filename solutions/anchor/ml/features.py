@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 WINDOWS = (5, 20, 100)  # attempts: the last few react to an outage, the last hundred give the rate
+# Every feature depends on the last HORIZON attempts only (streak and count are capped there), so
+# serving, which reads HORIZON attempts, computes exactly what training computed on a long log.
+HORIZON = max(WINDOWS)
 NETWORK_ERRORS = frozenset({"dns", "connect", "tls", "timeout", "ssrf"})
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -73,10 +76,10 @@ class EndpointHistory:
             float(code is not None and 400 <= code < 500),
             float(code is not None and code >= 500),
             float(last is not None and last.error_class in NETWORK_ERRORS),
-            math.log1p(self._consecutive_failures),
+            math.log1p(min(self._consecutive_failures, HORIZON)),
             self._durations[-1] if self._durations else 0.0,
             sum(self._durations) / len(self._durations) if self._durations else 0.0,
-            math.log1p(self._count),
+            math.log1p(min(self._count, HORIZON)),
         ]
 
     @property

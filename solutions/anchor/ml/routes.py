@@ -8,6 +8,8 @@ add-on has nothing to say yet.
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter, Request
 
 from ..api.deps import AppRef, CurrentTenant, EndpointRef, SessionDep, load_app, load_endpoint
@@ -28,17 +30,16 @@ class FailureRiskOut(Schema):
 
 
 def live_model(request: Request) -> tuple[LiveModel | None, MLSettings | None]:
-    """The app's :class:`LiveModel`, made on first use from ``ANCHOR_ML_*`` (None when unset).
+    """The app's :class:`LiveModel`, made on first use from ``ANCHOR_ML_*`` (None without a bucket).
 
     Kept on ``app.state`` like every client; a test (or ``main.py``) may put its own there first.
     """
     state = request.app.state
     if not hasattr(state, "failure_model"):
-        try:
-            ml = MLSettings()  # the bucket comes from the environment
-        except ValueError:
+        if not os.environ.get("ANCHOR_ML_BUCKET"):  # the add-on is off; any other bad setting raises
             state.failure_model, state.ml_settings = None, None
         else:
+            ml = MLSettings()  # the bucket comes from the environment
             store = ModelStore(s3_client(endpoint_url=ml.s3_endpoint_url, region=ml.region),
                                ml.bucket, ml.prefix)
             state.failure_model = LiveModel(store, poll_interval_s=ml.poll_interval_s)
@@ -46,8 +47,7 @@ def live_model(request: Request) -> tuple[LiveModel | None, MLSettings | None]:
     return state.failure_model, state.ml_settings
 
 
-@router.get("/failure-risk", response_model=FailureRiskOut,
-            responses=responses(404, 503))
+@router.get("/failure-risk", response_model=FailureRiskOut, responses=responses(401, 404, 503))
 async def failure_risk(request: Request, app_id: AppRef, endpoint_id: EndpointRef, principal: CurrentTenant,
                        session: SessionDep) -> FailureRiskOut:
     """The probability that this endpoint's next attempt fails, from its recent attempts."""

@@ -27,12 +27,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..core.config import get_settings
 from ..core.db import make_engine
-from ..models import Attempt
+from ..core.ids import ulid
 from .features import FEATURE_NAMES, AttemptRow, EndpointHistory
 from .settings import MLSettings
 from .store import ModelStore, s3_client
@@ -76,15 +76,34 @@ class Report:
         return not self.reasons
 
 
-async def load_histories(engine: AsyncEngine, since: datetime) -> dict[str, list[AttemptRow]]:
-    """Every endpoint's attempts since ``since``, oldest first, streamed from PostgreSQL."""
+# Each endpoint's latest attempts in the window, bounded per endpoint so the job's memory is
+# endpoints x ``per_endpoint`` however busy the service was: an index range scan backwards on
+# (endpoint_id, id) per endpoint. Attempt ids are ULIDs, so "since" is an id bound too.
+_HISTORIES = text("""
+    SELECT e.id AS endpoint_id, a.created_at, a.status, a.response_status_code, a.duration_ms,
+           a.error_class
+    FROM endpoints AS e
+    CROSS JOIN LATERAL (
+        SELECT id, created_at, status, response_status_code, duration_ms, error_class
+        FROM attempts WHERE attempts.endpoint_id = e.id AND attempts.id >= :since_id
+        ORDER BY id DESC LIMIT :per_endpoint) AS a
+    ORDER BY e.id, a.id
+""")
+
+
+def id_floor(prefix: str, at: datetime) -> str:
+    """The smallest ``prefix_ULID`` id made at or after ``at`` (its random part all zeros)."""
+    return f"{prefix}_{ulid(int(at.timestamp() * 1000))[:10]}{'0' * 16}"
+
+
+async def load_histories(engine: AsyncEngine, since: datetime, *,
+                         per_endpoint: int = 2000) -> dict[str, list[AttemptRow]]:
+    """Every endpoint's latest ``per_endpoint`` attempts since ``since``, oldest first, streamed."""
     histories: dict[str, list[AttemptRow]] = defaultdict(list)
-    query = (select(Attempt.endpoint_id, Attempt.created_at, Attempt.status, Attempt.response_status_code,
-                    Attempt.duration_ms, Attempt.error_class)
-             .where(Attempt.created_at >= since)
-             .order_by(Attempt.endpoint_id, Attempt.created_at, Attempt.id))
     async with engine.connect() as connection:
-        result = await connection.stream(query.execution_options(yield_per=5000))
+        result = await connection.stream(
+            _HISTORIES.execution_options(yield_per=5000),
+            {"since_id": id_floor("atmpt", since), "per_endpoint": per_endpoint})
         async for row in result:
             histories[row.endpoint_id].append(AttemptRow(
                 created_at=row.created_at, failed=row.status != "succeeded",
@@ -152,20 +171,20 @@ def evaluate(model: Pipeline, train: Dataset, test: Dataset) -> tuple[dict[str, 
             _scores(test.y, base_rate))
 
 
-def train_and_evaluate(histories: dict[str, list[AttemptRow]], *, holdout_fraction: float,
+def _unscored(data: Dataset, endpoints: int, reason: str) -> tuple[None, Report]:
+    nothing = {"log_loss": float("nan"), "roc_auc": float("nan")}
+    return None, Report(len(data), 0, "", nothing, nothing, nothing, endpoints, reasons=[reason])
+
+
+def train_and_evaluate(data: Dataset, *, endpoints: int, holdout_fraction: float,
                        seed: int = 0) -> tuple[Pipeline | None, Report]:
     """Fit on the earlier samples, score on the later ones; the model is None when data is too thin."""
-    data = build_dataset(histories)
     if len(data) < MIN_SAMPLES:
-        empty = {"log_loss": float("nan"), "roc_auc": float("nan")}
-        return None, Report(len(data), 0, "", empty, empty, empty, len(histories),
-                            reasons=[f"only {len(data)} attempts; at least {MIN_SAMPLES} are needed"])
+        return _unscored(data, endpoints, f"only {len(data)} attempts; at least {MIN_SAMPLES} are needed")
     train, test, cutoff = time_split(data, holdout_fraction)
     if len(set(train.y.tolist())) < 2 or len(set(test.y.tolist())) < 2:
-        model = None
-        reasons = ["every training or held-out attempt has the same outcome; nothing to learn or test"]
-        empty = {"log_loss": float("nan"), "roc_auc": float("nan")}
-        return model, Report(len(train), len(test), "", empty, empty, empty, len(histories), reasons=reasons)
+        return _unscored(data, endpoints, "every training or held-out attempt has the same outcome; "
+                                          "nothing to learn or to test")
     model = fit(train, seed=seed)
     scores, last_outcome, base_rate = evaluate(model, train, test)
     reasons = []
@@ -178,7 +197,7 @@ def train_and_evaluate(histories: dict[str, list[AttemptRow]], *, holdout_fracti
     report = Report(n_train=len(train), n_test=len(test),
                     cutoff=datetime.fromtimestamp(cutoff, UTC).isoformat(), model=scores,
                     baseline_last_outcome=last_outcome, baseline_base_rate=base_rate,
-                    endpoints=len(histories), reasons=reasons)
+                    endpoints=endpoints, reasons=reasons)
     return model, report
 
 
@@ -186,15 +205,17 @@ async def run(engine: AsyncEngine, store: ModelStore, ml: MLSettings, *, now: da
               seed: int = 0) -> Report:
     """The job: read the log, train, evaluate, and publish a new version if it beats the baseline."""
     since = (now or datetime.now(UTC)) - timedelta(seconds=ml.train_lookback_s)
-    histories = await load_histories(engine, since)
-    model, report = train_and_evaluate(histories, holdout_fraction=ml.holdout_fraction, seed=seed)
+    histories = await load_histories(engine, since, per_endpoint=ml.train_attempts_per_endpoint)
+    data = build_dataset(histories)
+    model, report = train_and_evaluate(data, endpoints=len(histories), holdout_fraction=ml.holdout_fraction,
+                                       seed=seed)
     if model is not None and report.beats_baseline:
         # The published model learns from every sample, the held-out ones included: they are the
         # most recent behaviour. The scores above are from the model fitted without them.
-        final = fit(build_dataset(histories), seed=seed)
+        final = fit(data, seed=seed)
         metadata = {"name": MODEL_NAME, "trained_at": datetime.now(UTC).isoformat(),
-                    "features": list(FEATURE_NAMES), "history_limit": ml.history_limit,
-                    "since": since.isoformat(), "evaluation": _as_dict(report)}
+                    "features": list(FEATURE_NAMES), "since": since.isoformat(),
+                    "evaluation": _as_dict(report)}
         report.published = await asyncio.to_thread(store.publish, final, metadata)
     return report
 

@@ -134,6 +134,10 @@ def test_api_sits_behind_https_and_is_checked_on_readyz(template: dict[str, Any]
     assert {_props(g).get("HealthCheckPath") for g in groups.values()} == {"/readyz"}, (
         "expected the target group to check /readyz: a task whose PostgreSQL or Redis does not "
         "answer must leave the rotation, and /healthz would keep it in")
+    environment = {e["Name"]: e["Value"] for e in _container(template, api_task).get("Environment", [])}
+    assert environment.get("ANCHOR_HOST") == "0.0.0.0", (
+        "expected the API to listen on 0.0.0.0 in its task (ANCHOR_HOST): `python -m anchor.api` "
+        "binds 127.0.0.1 by default, which the load balancer cannot reach, and every health check fails")
     behind = [s for s in _of_type(template, "AWS::ECS::Service").values()
               if _ref(_props(s)["TaskDefinition"]) == api_task and _props(s).get("LoadBalancers")]
     assert behind, "expected the API service registered with the load balancer's target group"
