@@ -28,7 +28,7 @@ import numpy as np
 import psycopg
 import pytest
 from anchor.core.config import Settings
-from anchor.core.ids import new_id
+from anchor.core.ids import new_id, ulid
 from anchor.migrations import upgrade
 from anchor.ml import serving, store, train
 from anchor.ml.features import AttemptRow, EndpointHistory
@@ -114,7 +114,9 @@ def _seed_log(url: str, start: datetime) -> tuple[str, str, list[Endpoint]]:
                                "VALUES (%s, %s, %s, %s, %s)", (delivery, tenant, app, message, endpoint.id))
                 with cursor.copy(COPY_ATTEMPTS) as copy:
                     for row in endpoint.seen:
-                        copy.write_row((new_id("atmpt"), tenant, app, message, endpoint.id, delivery,
+                        # An attempt's id is made when it happens: ULIDs sort by time.
+                        attempt_id = f"atmpt_{ulid(int(row.created_at.timestamp() * 1000))}"
+                        copy.write_row((attempt_id, tenant, app, message, endpoint.id, delivery,
                                         "https://example.com", "failed" if row.failed else "succeeded",
                                         row.response_status_code, row.duration_ms, row.error_class,
                                         row.created_at, "", "scheduled"))

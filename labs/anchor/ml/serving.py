@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import Attempt
 from .features import AttemptRow, EndpointHistory
 from .store import ModelStore
 
@@ -75,19 +74,26 @@ class LiveModel:
                                   "section 'Loaded once, swapped without a restart'")
 
 
+# The latest ``limit`` attempts of each endpoint: one index range scan per endpoint, backwards on
+# (endpoint_id, id) — attempt ids are ULIDs, so id order is time order — instead of ranking an
+# endpoint's whole history with a window function.
+_RECENT = text("""
+    SELECT e.endpoint_id, a.created_at, a.status, a.response_status_code, a.duration_ms, a.error_class
+    FROM unnest(CAST(:endpoint_ids AS text[])) AS e(endpoint_id)
+    CROSS JOIN LATERAL (
+        SELECT id, created_at, status, response_status_code, duration_ms, error_class
+        FROM attempts WHERE attempts.endpoint_id = e.endpoint_id
+        ORDER BY id DESC LIMIT :limit) AS a
+    ORDER BY e.endpoint_id, a.id
+""")
+
+
 async def recent_attempts(session: AsyncSession, endpoint_ids: Sequence[str],
                           limit: int) -> dict[str, list[AttemptRow]]:
-    """Each endpoint's latest ``limit`` attempts, oldest first, in one query (a window function)."""
+    """Each endpoint's latest ``limit`` attempts, oldest first, in one query."""
     if not endpoint_ids:
         return {}
-    ranked = (select(Attempt.endpoint_id, Attempt.created_at, Attempt.status, Attempt.response_status_code,
-                     Attempt.duration_ms, Attempt.error_class,
-                     func.row_number().over(partition_by=Attempt.endpoint_id,
-                                            order_by=(Attempt.created_at.desc(), Attempt.id.desc()))
-                     .label("recency"))
-              .where(Attempt.endpoint_id.in_(list(endpoint_ids))).subquery())
-    rows = await session.execute(select(ranked).where(ranked.c.recency <= limit)
-                                 .order_by(ranked.c.endpoint_id, ranked.c.recency.desc()))
+    rows = await session.execute(_RECENT, {"endpoint_ids": list(endpoint_ids), "limit": limit})
     found: dict[str, list[AttemptRow]] = {endpoint_id: [] for endpoint_id in endpoint_ids}
     for row in rows:
         found[row.endpoint_id].append(AttemptRow(

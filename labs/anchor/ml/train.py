@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
-from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..core.config import get_settings
 from ..core.db import make_engine
-from ..models import Attempt
+from ..core.ids import ulid
 from .features import AttemptRow
 from .settings import MLSettings
 from .store import ModelStore, s3_client
@@ -74,15 +74,34 @@ class Report:
         return not self.reasons
 
 
-async def load_histories(engine: AsyncEngine, since: datetime) -> dict[str, list[AttemptRow]]:
-    """Every endpoint's attempts since ``since``, oldest first, streamed from PostgreSQL."""
+# Each endpoint's latest attempts in the window, bounded per endpoint so the job's memory is
+# endpoints x ``per_endpoint`` however busy the service was: an index range scan backwards on
+# (endpoint_id, id) per endpoint. Attempt ids are ULIDs, so "since" is an id bound too.
+_HISTORIES = text("""
+    SELECT e.id AS endpoint_id, a.created_at, a.status, a.response_status_code, a.duration_ms,
+           a.error_class
+    FROM endpoints AS e
+    CROSS JOIN LATERAL (
+        SELECT id, created_at, status, response_status_code, duration_ms, error_class
+        FROM attempts WHERE attempts.endpoint_id = e.id AND attempts.id >= :since_id
+        ORDER BY id DESC LIMIT :per_endpoint) AS a
+    ORDER BY e.id, a.id
+""")
+
+
+def id_floor(prefix: str, at: datetime) -> str:
+    """The smallest ``prefix_ULID`` id made at or after ``at`` (its random part all zeros)."""
+    return f"{prefix}_{ulid(int(at.timestamp() * 1000))[:10]}{'0' * 16}"
+
+
+async def load_histories(engine: AsyncEngine, since: datetime, *,
+                         per_endpoint: int = 2000) -> dict[str, list[AttemptRow]]:
+    """Every endpoint's latest ``per_endpoint`` attempts since ``since``, oldest first, streamed."""
     histories: dict[str, list[AttemptRow]] = defaultdict(list)
-    query = (select(Attempt.endpoint_id, Attempt.created_at, Attempt.status, Attempt.response_status_code,
-                    Attempt.duration_ms, Attempt.error_class)
-             .where(Attempt.created_at >= since)
-             .order_by(Attempt.endpoint_id, Attempt.created_at, Attempt.id))
     async with engine.connect() as connection:
-        result = await connection.stream(query.execution_options(yield_per=5000))
+        result = await connection.stream(
+            _HISTORIES.execution_options(yield_per=5000),
+            {"since_id": id_floor("atmpt", since), "per_endpoint": per_endpoint})
         async for row in result:
             histories[row.endpoint_id].append(AttemptRow(
                 created_at=row.created_at, failed=row.status != "succeeded",
@@ -143,7 +162,12 @@ def evaluate(model: Pipeline, train: Dataset, test: Dataset) -> tuple[dict[str, 
                               "section 'Beating the baseline'")
 
 
-def train_and_evaluate(histories: dict[str, list[AttemptRow]], *, holdout_fraction: float,
+def _unscored(data: Dataset, endpoints: int, reason: str) -> tuple[None, Report]:
+    nothing = {"log_loss": float("nan"), "roc_auc": float("nan")}
+    return None, Report(len(data), 0, "", nothing, nothing, nothing, endpoints, reasons=[reason])
+
+
+def train_and_evaluate(data: Dataset, *, endpoints: int, holdout_fraction: float,
                        seed: int = 0) -> tuple[Pipeline | None, Report]:
     """Fit on the earlier samples, score on the later ones; the model is None when data is too thin."""
     raise NotImplementedError("train_and_evaluate: see weeks/15-anchor-ship/README.md, "
@@ -154,9 +178,10 @@ async def run(engine: AsyncEngine, store: ModelStore, ml: MLSettings, *, now: da
               seed: int = 0) -> Report:
     """The job: read the log, train, evaluate, and publish a new version if it beats the baseline.
 
-    ``load_histories(engine, now - ml.train_lookback_s)``, ``train_and_evaluate``; when the model
-    beats the baseline, fit once more on every sample (the held-out ones are the freshest) and
-    ``store.publish`` it with metadata (name, features, evaluation); set ``report.published``.
+    ``load_histories(engine, now - ml.train_lookback_s, per_endpoint=…)``, ``build_dataset``,
+    ``train_and_evaluate``; when the model beats the baseline, fit once more on every sample (the
+    held-out ones are the freshest) and ``store.publish`` it with metadata (name, features,
+    evaluation); set ``report.published``.
     """
     raise NotImplementedError("run: see weeks/15-anchor-ship/README.md, "
                               "section 'The training job'")
