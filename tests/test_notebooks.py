@@ -25,8 +25,7 @@ CAPTION = re.compile(r"^\*\*Figure\.\*\* \S")
 MIN_PIXELS = 300  # narrower than this and axis labels cannot be read on the site
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xdist_group(p.stem)) for p in NOTEBOOKS],
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(path: Path) -> None:
     notebooks.execute(path)  # executes in memory; the committed file is not rewritten
 

@@ -84,16 +84,20 @@ def test_readyz_is_503_until_the_model_is_loaded(model_path: Path, serving_facto
     loader = Watched(model_path)
     loader.gate.clear()
     with serving_factory(create_app(load_model=loader)) as url:
-        assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200, (
-            "/healthz answers 200 while the model loads: the process is alive, just not ready")
-        for path, method in (("/readyz", "GET"), ("/v1/predict", "POST")):
-            answer = httpx.request(method, f"{url}{path}", json={"features": rows(1)[0]}, timeout=5)
-            assert answer.status_code == 503 and answer.headers.get("retry-after", "").isdigit(), (
-                f"{method} {path} while the model is still loading: expected 503 with Retry-After; got "
-                f"{answer.status_code} {answer.text[:160]} — see {LESSON} 'Readiness and timeouts'")
-        assert "model" in httpx.get(f"{url}/readyz", timeout=5).text, (
-            "a 503 from /readyz names what is missing: model")
-        loader.gate.set()
+        try:
+            assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200, (
+                "/healthz answers 200 while the model loads: the process is alive, just not ready")
+            for path, method in (("/readyz", "GET"), ("/v1/predict", "POST")):
+                answer = httpx.request(method, f"{url}{path}", json={"features": rows(1)[0]}, timeout=5)
+                assert answer.status_code == 503 and answer.headers.get("retry-after", "").isdigit(), (
+                    f"{method} {path} while the model is still loading: expected 503 with Retry-After; "
+                    f"got {answer.status_code} {answer.text[:160]} — see {LESSON} 'Readiness and timeouts'")
+            assert "model" in httpx.get(f"{url}/readyz", timeout=5).text, (
+                "a 503 from /readyz names what is missing: model")
+        finally:
+            # Let the load finish even when a check failed: the server's shutdown waits for the
+            # loading thread, and a held gate would keep it (and the run) waiting 30 s.
+            loader.gate.set()
         ready = wait_ready(url)
         assert ready.status_code == 200 and ready.json().get("model_version") == "2026.03.1", (
             f"once loaded, /readyz is 200 and names the model version it serves; got {ready.status_code} "
