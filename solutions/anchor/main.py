@@ -7,6 +7,7 @@ own pools and closes them on shutdown.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,7 @@ from .core.config import Settings, get_settings
 from .core.db import make_engine, make_sessionmaker
 from .core.logging import configure_logging
 from .core.redis import make_redis
+from .ml import routes as ml_routes
 from .services.idempotency import IdempotencyStore
 from .services.quotas import Quotas
 
@@ -76,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for module in (auth, api_keys, applications, event_types, endpoints, messages, attempts, health):
         app.include_router(module.router)
+    if os.environ.get("ANCHOR_ML_BUCKET"):  # the optional add-on: served only where a model bucket is set
+        app.include_router(ml_routes.router)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.openapi = lambda: _problem_schemas(app)  # type: ignore[method-assign]
     return app

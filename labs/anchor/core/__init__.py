@@ -1,0 +1,1 @@
+"""Plumbing every role shares: settings, database, Redis, ids, security, logging, metrics."""

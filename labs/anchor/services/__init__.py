@@ -1,0 +1,1 @@
+"""The domain: ingestion, signing, delivery, retry policy, SSRF guard, disabling — no FastAPI here."""
