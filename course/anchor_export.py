@@ -39,6 +39,9 @@ EXPECTED = ("anchor/README.md", "anchor/deploy/Dockerfile", "anchor/deploy/compo
 IMPLIED = {"fastapi": ("python-multipart",), "sqlalchemy": ("greenlet", "psycopg")}
 DEV_TOOLS = ("pytest", "anyio", "ruff", "mypy", "cfn-lint")
 PYTHON = ">=3.11"
+# Used when present, never needed: the anchor's tests take checkov from the course when it is there
+# (``try: from course.tools import …`` / ``except ImportError``) and from the PATH elsewhere.
+OPTIONAL = {"course"}
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def imported_modules(files: list[Path]) -> set[str]:
                 found |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 found.add(node.module.split(".")[0])
-    return found - set(sys.stdlib_module_names) - {"anchor", "__future__"}
+    return found - set(sys.stdlib_module_names) - {"anchor", "__future__"} - OPTIONAL
 
 
 def _canonical(name: str) -> str:

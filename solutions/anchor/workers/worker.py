@@ -55,7 +55,10 @@ CLAIM_STALE_EVERY_S = 1.0    # how often the worker looks for entries a dead wor
 SECRETS_CACHE_S = 1.0        # an endpoint's secrets are re-read at most this often
 RECORD_BATCH = 500           # finished attempts written per transaction, at most
 ERROR_BACKOFF_S = 1.0
-UNKNOWN_RECHECK_S = (0.01, 0.05, 0.2, 1.0)  # waits before looking again for a delivery row not yet seen
+# Waits before looking again for a delivery row not yet seen: the relay publishes before it
+# commits, and on a busy machine its commit can lag by seconds; only then is the entry acked
+# (the scheduler re-enqueues any row it missed after claim_timeout_s).
+UNKNOWN_RECHECK_S = (0.01, 0.05, 0.2, 1.0, 2.0, 5.0)
 BREAKER_FAILURES = 10        # consecutive failed attempts that open an endpoint's circuit
 BREAKER_RESET_S = 30.0       # scaled by retry_time_scale, at least BREAKER_MIN_RESET_S
 BREAKER_MIN_RESET_S = 0.5
