@@ -78,6 +78,7 @@ class ChaosProxy:
         self._delay_s = 0.0
         self._flowing: asyncio.Event | None = None  # cleared while blackholed
         self._cut = False
+        self._held = 0
 
     @classmethod
     def for_url(cls, url: str, **kwargs: Any) -> ChaosProxy:
@@ -136,6 +137,15 @@ class ChaosProxy:
     def connections(self) -> int:
         """How many client connections are open through the proxy right now."""
         return len(self._links)
+
+    @property
+    def held(self) -> int:
+        """How many chunks a blackhole holds right now: requests sent that will get no answer.
+
+        A test waits for ``held > 0`` to know its client is *inside* a call to the upstream (an
+        ``XADD`` on the wire, say) rather than guessing with a sleep.
+        """
+        return self._held
 
     @property
     def state(self) -> str:
@@ -272,9 +282,13 @@ class ChaosProxy:
         assert self._flowing is not None
         with contextlib.suppress(ConnectionError, OSError):
             while chunk := await reader.read(CHUNK):
-                await self._flowing.wait()
                 if self._delay_s:
                     await asyncio.sleep(self._delay_s)
-                    await self._flowing.wait()  # a blackhole set during the delay still holds
+                if not self._flowing.is_set():  # a blackhole set during the delay still holds
+                    self._held += 1
+                    try:
+                        await self._flowing.wait()
+                    finally:
+                        self._held -= 1
                 writer.write(chunk)
                 await writer.drain()

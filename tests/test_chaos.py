@@ -128,9 +128,11 @@ def test_blackhole_holds_bytes_until_heal(proxy: ChaosProxy) -> None:
     with _connect(proxy, timeout=0.3) as sock:
         assert _echo(sock) == b"ping"
         proxy.blackhole()
+        assert proxy.held == 0
         sock.sendall(b"held")
         with pytest.raises(TimeoutError):
             sock.recv(16)
+        assert proxy.held == 1, f"expected the blackhole to report the one chunk it holds; held={proxy.held}"
         with _connect(proxy, timeout=0.3) as newcomer:  # accepted, but nothing comes back
             newcomer.sendall(b"x")
             with pytest.raises(TimeoutError):

@@ -176,13 +176,16 @@ class Worker:
         self.breakers: dict[str, CircuitBreaker] = {}
         self._secrets: dict[str, tuple[float, list[str]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._held: dict[str, Claimed] = {}  # claimed here, not yet handed to the recorder
         self._finished: list[Finished] = []
+        self._stopping = asyncio.Event()
         self._wake_recorder = asyncio.Event()
         self._reset_s = max(BREAKER_MIN_RESET_S, BREAKER_RESET_S * settings.retry_time_scale)
 
     # ------------------------------------------------------------------ the loop
 
     async def run(self, stopping: asyncio.Event) -> None:
+        self._stopping = stopping
         await self.queue.ensure_group()
         recorder = asyncio.create_task(self._record_loop(stopping))
         log.info("worker ready", consumer=self.consumer)
@@ -206,17 +209,28 @@ class Worker:
             except Exception as exc:  # a dependency is away: log, wait, carry on
                 log.warning("worker read failed", error=f"{type(exc).__name__}: {exc}")
                 await pause(stopping, ERROR_BACKOFF_S)
-        # Stop reading; let what is in flight finish (each bounded by http_timeout_s), record it.
-        # Whatever still runs after that is cancelled: its entry stays un-acked and its lease
-        # lapses, so another worker attempts it — claimable, never lost.
-        if self._tasks:
-            _, stuck = await asyncio.wait(self._tasks, timeout=self.settings.http_timeout_s + 1)
-            for task in stuck:
-                task.cancel()
-            await asyncio.gather(*stuck, return_exceptions=True)
+        await self._drain()
         self._wake_recorder.set()
         await recorder
         await self.sender.aclose()
+
+    async def _drain(self) -> None:
+        """Stop reading; let what is in flight finish and hand back what cannot.
+
+        Each attempt is bounded by ``http_timeout_s``; whatever still runs a second after that is
+        cancelled, and every delivery claimed here but not finished is put back — its lease
+        released, not counted as an attempt — so the next worker takes it at once instead of
+        waiting ``claim_timeout_s`` for the lease to lapse.
+        """
+        deadline = time.monotonic() + self.settings.http_timeout_s + 1
+        while self._tasks and (left := deadline - time.monotonic()) > 0:
+            await asyncio.wait(set(self._tasks), timeout=left)
+        stuck = set(self._tasks)
+        for task in stuck:
+            task.cancel()
+        await asyncio.gather(*stuck, return_exceptions=True)
+        for claimed in list(self._held.values()):
+            self._finish(Finished(claimed, put_back_s=0.0))
 
     async def _start(self, entries: Sequence[Entry], *, recheck: int = 0) -> None:
         """Claim the batch in one statement; ack what is not ours to attempt; start the rest."""
@@ -231,6 +245,8 @@ class Worker:
             disabled = [row.id for row in rows if row.disabled]
             if disabled:
                 await session.execute(_SKIP, {"ids": disabled})
+            todo = [Claimed(by_delivery[row.id], row) for row in rows if not row.disabled]
+            self._held.update((claimed.row.id, claimed) for claimed in todo)
         claimed_ids = {row.id for row in rows}
         unclaimed = [delivery_id for delivery_id in by_delivery if delivery_id not in claimed_ids]
         # No row yet: the relay XADDs before it commits, so a fast worker sees the entry first.
@@ -248,13 +264,14 @@ class Worker:
         await self.queue.ack_many([*(by_delivery[d].id for d in unclaimed if d in known),
                                    *(entry.id for entry in unknown),
                                    *(by_delivery[d].id for d in disabled)])
-        todo = [Claimed(by_delivery[row.id], row) for row in rows if not row.disabled]
         await self._load_secrets({c.row.endpoint_id for c in todo})
         for claimed in todo:
             self._spawn(self._attempt(claimed))
 
     async def _recheck(self, entries: list[Entry], recheck: int) -> None:
-        await asyncio.sleep(UNKNOWN_RECHECK_S[recheck])
+        await pause(self._stopping, UNKNOWN_RECHECK_S[recheck])
+        if self._stopping.is_set():
+            return  # left pending: another worker's XAUTOCLAIM takes them over
         try:
             await self._start(entries, recheck=recheck + 1)
         except Exception as exc:  # left pending: XAUTOCLAIM hands them out again
@@ -312,6 +329,7 @@ class Worker:
             metrics.ATTEMPTS.labels(outcome=outcome.outcome).inc()
             self._finish(Finished(claimed, outcome=outcome, trigger="manual" if row.manual else "scheduled"))
         except Exception as exc:  # leave the entry pending: it is retried, then dead-lettered
+            self._held.pop(row.id, None)
             log.error("delivery crashed", delivery_id=row.id, error=f"{type(exc).__name__}: {exc}")
         finally:
             if holds_lease:
@@ -340,6 +358,8 @@ class Worker:
         return breaker
 
     def _finish(self, finished: Finished) -> None:
+        if self._held.pop(finished.claimed.row.id, None) is None:
+            return  # already handed over (put back while draining)
         self._finished.append(finished)
         self._wake_recorder.set()
 

@@ -46,10 +46,12 @@ def test_kill_9_of_a_worker_mid_delivery_loses_nothing(stack: Stack, receiver: R
     in_flight = MESSAGES - int(stack.sql("SELECT count(*) FROM deliveries WHERE endpoint_id = %s "
                                          "AND status = 'succeeded'", (endpoint_id,))[0][0])
     assert in_flight > 0, "the worker finished everything before it was killed; the test proves nothing"
-    stack.start("worker", tag="-survivor")
-
-    done = stack.wait("SELECT count(*) FROM deliveries WHERE endpoint_id = %s AND status = 'succeeded'",
-                      (endpoint_id,), MESSAGES, timeout_s=60)
+    survivor = stack.start("worker", tag="-survivor")
+    try:
+        done = stack.wait("SELECT count(*) FROM deliveries WHERE endpoint_id = %s AND status = 'succeeded'",
+                          (endpoint_id,), MESSAGES, timeout_s=60)
+    finally:
+        survivor.stop()  # the next test counts what *its* worker holds: no other worker may run
     assert done == MESSAGES, (
         f"expected all {MESSAGES} deliveries to succeed after the kill (the survivor takes over the dead "
         f"worker's entries once claim_timeout_s passes); {done} did.\n{stack.logs()}")
@@ -65,6 +67,9 @@ def test_sigterm_lets_in_flight_deliveries_finish_and_exits_cleanly(stack: Stack
     app = stack.app(tenant)
     endpoint_id, _ = stack.endpoint(tenant, app, receiver.url("/graceful"))
     receiver.behave("/graceful", delay_s=0.4)
+    running = [name for name, role in stack.roles.items()
+               if name.startswith("worker") and role.process.poll() is None]
+    assert not running, f"expected no other worker running, to count what this one holds; found {running}"
     stopping = stack.start("worker", tag="-graceful")
     sent = {stack.send(tenant, app, {"n": n}) for n in range(MESSAGES)}
 
@@ -75,9 +80,12 @@ def test_sigterm_lets_in_flight_deliveries_finish_and_exits_cleanly(stack: Stack
                        "AND status = 'pending'", (endpoint_id,))[0][0]
     assert leased == 0, (
         f"expected every delivery the worker held to be recorded before it exited; {leased} still leased")
-    stack.start("worker", tag="-after-graceful")
-    done = stack.wait("SELECT count(*) FROM deliveries WHERE endpoint_id = %s AND status = 'succeeded'",
-                      (endpoint_id,), MESSAGES, timeout_s=60)
+    after = stack.start("worker", tag="-after-graceful")
+    try:
+        done = stack.wait("SELECT count(*) FROM deliveries WHERE endpoint_id = %s AND status = 'succeeded'",
+                          (endpoint_id,), MESSAGES, timeout_s=60)
+    finally:
+        after.stop()
     assert done == MESSAGES, f"expected all {MESSAGES} delivered after the restart; {done} were"
     received = [r.headers["webhook-id"] for r in receiver.received("/graceful")]
     assert sorted(received) == sorted(sent), (
