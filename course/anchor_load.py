@@ -1,13 +1,16 @@
 """``course anchor load``: how fast the anchor ingests and delivers on this machine, and how late.
 
-One run, three phases, one machine — so the numbers can be compared with each other:
+One run, four phases, one machine — so the numbers can be compared with each other:
 
 1. **flat out**: ``connections`` locust users post messages back to back for ``seconds``; the
    receiver counts what arrives. Ingest rate and latency, delivery rate, errors.
 2. **half rate**: the same users paced at half the ingest rate phase 1 reached; ingest → first
    attempt latency is read here, where the pipeline keeps up (flat out, a queue grows and the
    latency only measures its length).
-3. **yardstick**: the same load against a bare FastAPI endpoint (:mod:`course.anchor_bare`), so
+3. **scaling**: phase 1 again with a second API instance behind nginx (``scale_to``), and how busy
+   the machine's cores were in each: whether another process buys throughput or only competes
+   for the same cores with the workers, PostgreSQL and the load generator.
+4. **yardstick**: the same load against a bare FastAPI endpoint (:mod:`course.anchor_bare`), so
    the anchor's ingest rate is also a ratio that means something on any machine.
 
 The load generator is locust, headless (``FastHttpUser``, keep-alive connections, in its own
@@ -108,6 +111,22 @@ def run_locust(url: str, path: str, *, seconds: float, connections: int, key: st
                   *(bucket_percentile(histogram, q) for q in (0.5, 0.95, 0.99)))
 
 
+def cpu_times() -> tuple[float, float]:
+    """The machine's (busy, total) CPU time so far, from ``/proc/stat`` (``(0, 0)`` elsewhere)."""
+    stat = Path("/proc/stat")
+    if not stat.exists():
+        return 0.0, 0.0
+    fields = [float(v) for v in stat.read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_pct(before: tuple[float, float], after: tuple[float, float]) -> float | None:
+    """Share of all cores' time spent busy between two :func:`cpu_times` readings."""
+    total = after[1] - before[1]
+    return round(100 * (after[0] - before[0]) / total, 1) if total > 0 else None
+
+
 def machine() -> dict[str, Any]:
     """The machine the numbers came from: without it a rate means nothing."""
     import psycopg
@@ -188,7 +207,10 @@ def drain(stack: anchor_stack.Stack, since: int, expected: int, say: Say) -> lis
 
 def _phase(stack: anchor_stack.Stack, demo: anchor_stack.Demo, say: Say, *, seconds: float,
            connections: int, rate_per_user: float = 0.0) -> tuple[Ingest, dict[str, Any]]:
-    """One load phase against the anchor, with a progress line every couple of seconds."""
+    """One load phase against the anchor, with a progress line every couple of seconds.
+
+    The delivery summary also says how busy the cores were while the load ran (``cpu_busy_pct``).
+    """
     since = stack.receiver.received(10**12)["count"]
     stop = threading.Event()
 
@@ -200,16 +222,48 @@ def _phase(stack: anchor_stack.Stack, demo: anchor_stack.Demo, say: Say, *, seco
 
     reporter = threading.Thread(target=report_progress, daemon=True, name="load-progress")
     reporter.start()
+    before = cpu_times()
     try:
         ingest = run_locust(demo.api_url, f"/api/v1/app/{demo.app_id}/msg", seconds=seconds,
                             connections=connections, key=demo.api_key, rate_per_user=rate_per_user)
     finally:
         stop.set()
         reporter.join()
+    cpu_busy = busy_pct(before, cpu_times())
     items = drain(stack, since, ingest.accepted, say)
     summary = arrivals_summary(items)
     summary["lost"] = max(0, ingest.accepted - summary["delivered"])
+    summary["cpu_busy_pct"] = cpu_busy
     return ingest, summary
+
+
+def _start(instances: int, workers: int, settings: dict[str, str] | None, say: Say) -> anchor_stack.Stack:
+    return anchor_stack.start_stack(instances=instances, workers=workers,
+                                    settings=LOAD_SETTINGS | (settings or {}),
+                                    database=f"{anchor.DATABASE}_load", fresh_database=True, progress=say)
+
+
+def scaling_point(instances: int, ingest: Ingest, delivery: dict[str, Any]) -> dict[str, Any]:
+    return {"instances": instances, "rate_per_s": ingest.rate_per_s, "p99_ms": ingest.p99_ms,
+            "errors": ingest.errors, "lost": delivery["lost"], "cpu_busy_pct": delivery["cpu_busy_pct"]}
+
+
+def scaling_verdict(points: list[dict[str, Any]], cores: int) -> str:
+    """What the scaling phase shows, in one honest sentence computed from it."""
+    if len(points) < 2 or not points[0]["rate_per_s"]:
+        return "one configuration measured: run with --scale-to 2 to compare"
+    one, more = points[0], points[-1]
+    ratio = more["rate_per_s"] / one["rate_per_s"]
+    said = (f"{more['instances']} API instances ingest {ratio:.2f}× what {one['instances']} did "
+            f"({more['rate_per_s']:,.0f} vs {one['rate_per_s']:,.0f} messages/s)")
+    busy = one["cpu_busy_pct"]
+    if busy is not None and busy >= 85:
+        return (f"{said}. With one instance the {cores} cores were already {busy:g}% busy — the API, "
+                "relay, workers, receiver, PostgreSQL and the load generator share them — so another "
+                "API process only competes for the same cores: the limit is the machine, not the API's "
+                "process count. More instances pay off where each gets cores of its own.")
+    return (f"{said}; the cores were {busy if busy is not None else '?'}% busy with one instance, so "
+            "a second process had spare CPU to use.")
 
 
 def yardstick(seconds: float, connections: int) -> Ingest:
@@ -222,18 +276,20 @@ def yardstick(seconds: float, connections: int) -> Ingest:
         bare.stop()
 
 
-def run(*, seconds: float = 30.0, connections: int = 50, instances: int = 1, workers: int = 2,
-        settings: dict[str, str] | None = None, say: Say = lambda _text: None) -> dict[str, Any]:
-    """Start the anchor, run the three phases, stop it; return the report (see the module doc).
+def run(*, seconds: float = 60.0, connections: int = 50, instances: int = 1, workers: int = 2,
+        scale_to: int = 2, settings: dict[str, str] | None = None,
+        say: Say = lambda _text: None) -> dict[str, Any]:
+    """Start the anchor, run the phases, stop it; return the report (see the module doc).
 
-    ``settings`` override :data:`LOAD_SETTINGS` (a short test compresses the timeouts).
+    ``scale_to`` API instances (behind nginx) are compared with ``instances`` when it is larger
+    (0 skips the comparison); ``settings`` override :data:`LOAD_SETTINGS` (a short test
+    compresses the timeouts).
     """
     if seconds <= 0 or connections < 1:
         raise anchor.AnchorError("--seconds must be positive and --connections at least 1")
-    stack = anchor_stack.start_stack(instances=instances, workers=workers,
-                                     settings=LOAD_SETTINGS | (settings or {}),
-                                     database=f"{anchor.DATABASE}_load", fresh_database=True,
-                                     progress=say)
+    if scale_to and scale_to <= instances:
+        raise anchor.AnchorError(f"--scale-to ({scale_to}) must exceed --instances ({instances}), or be 0")
+    stack = _start(instances, workers, settings, say)
     try:
         demo = anchor_stack.create_demo(stack.api_url, stack.receiver_url, stack.endpoint_secret)
         say(f"phase 1: {connections} connections flat out for {seconds:g}s")
@@ -244,17 +300,28 @@ def run(*, seconds: float = 30.0, connections: int = 50, instances: int = 1, wor
                                        rate_per_user=half_rate / connections)
     finally:
         stack.stop()
+    scaling = [scaling_point(instances, flat, flat_delivery)]
+    if scale_to:
+        say(f"phase 3: {scale_to} API instances behind nginx, flat out for {seconds:g}s")
+        stack = _start(scale_to, workers, settings, say)
+        try:
+            demo = anchor_stack.create_demo(stack.api_url, stack.receiver_url, stack.endpoint_secret)
+            scaled, scaled_delivery = _phase(stack, demo, say, seconds=seconds, connections=connections)
+        finally:
+            stack.stop()
+        scaling.append(scaling_point(scale_to, scaled, scaled_delivery))
     bare_s = min(seconds, 10.0)
-    say(f"phase 3: the bare FastAPI yardstick for {bare_s:g}s")
+    say(f"phase 4: the bare FastAPI yardstick for {bare_s:g}s")
     bare = yardstick(bare_s, connections)
     lateness = paced_delivery["ingest_to_first_attempt_ms"]
+    cores = os.cpu_count() or 1
     return {
         "webhooks_per_s": flat_delivery["rate_per_s"],
         "p99_ms": lateness["p99"],
-        "cores": os.cpu_count() or 1,
+        "cores": cores,
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": f"course anchor load --seconds {seconds:g} --connections {connections} "
-                   f"--instances {instances} --workers {workers}",
+                   f"--instances {instances} --workers {workers} --scale-to {scale_to}",
         "load_generator": "locust (headless, FastHttpUser, keep-alive)",
         "machine": machine(),
         "stack": {"instances": instances, "workers": workers},
@@ -264,8 +331,9 @@ def run(*, seconds: float = 30.0, connections: int = 50, instances: int = 1, wor
             "accepted": paced.accepted}, "delivery": paced_delivery},
         "yardstick": asdict(bare),
         "ingest_vs_bare": round(flat.rate_per_s / bare.rate_per_s, 3) if bare.rate_per_s else None,
-        "lost": flat_delivery["lost"] + paced_delivery["lost"],
-        "errors": flat.errors + paced.errors,
+        "scaling": {"points": scaling, "verdict": scaling_verdict(scaling, cores)},
+        "lost": sum(point["lost"] for point in scaling) + paced_delivery["lost"],
+        "errors": sum(point["errors"] for point in scaling) + paced.errors,
     }
 
 
@@ -291,6 +359,7 @@ def summary(report: dict[str, Any]) -> str:
         f"delivery  {delivery['rate_per_s']:,.0f} webhooks/s, {delivery['duplicates']} duplicates, "
         f"{report['lost']} lost",
         f"latency   ingest -> first attempt at half rate: p50 {lateness['p50']} ms, p99 {lateness['p99']} ms",
+        f"scaling   {report['scaling']['verdict']}",
         f"machine   {box['cores']} cores ({box['cpu']}), {box['memory_gb']} GiB, Python {box['python']}, "
         f"PostgreSQL {box['postgres']}, Redis {box['redis']}",
     ])

@@ -62,9 +62,16 @@ def load_section(load: dict[str, Any], figure: str | None) -> str:
          f"p50 {lateness['p50']} ms, p95 {lateness['p95']} ms, p99 {lateness['p99']} ms"),
         ("lost (accepted, never delivered)", str(load["lost"])),
     ]
+    scaling = load.get("scaling", {})
+    rows += [(f"ingest, {point['instances']} API instance{'s' if point['instances'] > 1 else ''}"
+              f"{' behind nginx' if point['instances'] > 1 else ''}",
+              f"{point['rate_per_s']:,.0f} messages/s, p99 {point['p99_ms']:g} ms; cores "
+              f"{point['cpu_busy_pct']}% busy") for point in scaling.get("points", [])]
     table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
     parts = [f"### Load\n\nMeasured {load['measured_at']} on {_machine(load['machine'])}, with "
              f"`{load['command']}` ({load['load_generator']}).\n", table]
+    if scaling.get("verdict"):
+        parts.append(f"\n**Scaling.** {scaling['verdict']}")
     if figure:
         parts.append(f"\n![Ingest to first attempt, half rate]({figure})\n\n**Figure.** How long after a "
                      "client sent a message its first delivery attempt reached the receiver, at half the "

@@ -54,8 +54,10 @@ def nginx_config(folder: Path, port: int, upstreams: list[int]) -> str:
     """An nginx configuration that balances ``upstreams`` on loopback, written for ``folder``.
 
     Keep-alive to the instances (a new TCP connection per request would cost more than the
-    request), a failed connect retried on the next instance (``proxy_next_upstream error``:
-    nginx never re-sends a POST an instance may already have acted on), and ``/healthz`` passed
+    request), closed by nginx after 60 s idle — before the API's own 75 s, so nginx never sends a
+    request down a connection the instance is closing — a failed connect retried on the next
+    instance (``proxy_next_upstream error``: nginx never re-sends a POST an instance may already
+    have acted on), and ``/healthz`` passed
     through without a retry, so it shows an instance that is down instead of hiding it.
     No buffering to disk: the worker processes need no writable temp folders.
     """
@@ -84,6 +86,7 @@ def nginx_config(folder: Path, port: int, upstreams: list[int]) -> str:
             upstream anchor_api {{
         {servers}
                 keepalive 64;
+                keepalive_timeout 60s;
             }}
             server {{
                 listen 127.0.0.1:{port};

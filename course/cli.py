@@ -429,10 +429,12 @@ def anchor_up(solutions: SolutionsOption = False,
 @anchor_app.command("load")
 @friendly
 def anchor_load(solutions: SolutionsOption = False,
-                seconds: Annotated[float, typer.Option(help="length of each load phase")] = 30.0,
+                seconds: Annotated[float, typer.Option(help="length of each load phase")] = 60.0,
                 connections: Annotated[int, typer.Option(help="concurrent clients (locust users)")] = 50,
                 instances: Annotated[int, typer.Option(help="API instances (more than 1: behind nginx)")] = 1,
-                workers: Annotated[int, typer.Option(help="delivery worker processes")] = 2) -> None:
+                workers: Annotated[int, typer.Option(help="delivery worker processes")] = 2,
+                scale_to: Annotated[int, typer.Option(
+                    help="API instances to compare with, behind nginx (0: no comparison)")] = 2) -> None:
     """Measure ingest and delivery on this machine, with a bare FastAPI yardstick → reports/load.json."""
     from course import anchor_load as load
     from course.anchor_stack import stop_on_terminate
@@ -440,7 +442,7 @@ def anchor_load(solutions: SolutionsOption = False,
     _use_solutions(solutions)
     stop_on_terminate()
     report = load.run(seconds=seconds, connections=connections, instances=instances, workers=workers,
-                      say=lambda text: console.print(f"[dim]… {text}[/dim]"))
+                      scale_to=scale_to, say=lambda text: console.print(f"[dim]… {text}[/dim]"))
     path = load.write_report(report)
     console.print(f"{load.summary(report)}\n✓ {path}", soft_wrap=True, markup=False)
 

@@ -155,6 +155,10 @@ SAMPLE_LOAD = {
     "half_rate": {"target_rate_per_s": 750.0, "delivery": {
         "ingest_to_first_attempt_ms": {"p50": 30.0, "p95": 60.0, "p99": 87.0},
         "ingest_to_first_attempt_histogram": {"edges_ms": [10.0, 50.0, 100.0], "counts": [90, 10]}}},
+    "scaling": {"points": [
+        {"instances": 1, "rate_per_s": 1500.0, "p99_ms": 45.0, "errors": 0, "lost": 0, "cpu_busy_pct": 97.0},
+        {"instances": 2, "rate_per_s": 1510.0, "p99_ms": 44.0, "errors": 0, "lost": 0, "cpu_busy_pct": 99.0}],
+        "verdict": "2 API instances ingest 1.01× what 1 did"},
     "lost": 0,
 }
 SAMPLE_DRILLS = {
@@ -188,6 +192,8 @@ def test_report_puts_the_numbers_between_markers_with_their_machine(monkeypatch:
         assert "1,500 messages/s" in text and "p99 87.0 ms" in text, "the numbers must be on the page"
         assert "2 cores (Test CPU)" in text and "PostgreSQL 17.2" in text, "with the machine they came from"
         assert "| worker kill -9 mid-delivery | 0 | 3 |" in text
+        assert "2 API instances behind nginx | 1,510 messages/s" in text and "1.01×" in text, \
+            "the scaling comparison and its verdict belong with the numbers"
         assert "**Figure.**" in text
     assert readme.read_text().startswith("# My anchor\n\nIntro.\n"), "the author's text stays"
     assert (tmp_path / "lab" / "anchor" / "docs" / "anchor-drills.png").stat().st_size > 1000
@@ -321,6 +327,10 @@ def test_load_short_form_reports_what_week_16_reads_and_loses_nothing(monkeypatc
     assert written["delivery"]["invalid_signatures"] == 0, "every delivery must verify with its secret"
     assert written["machine"]["postgres"] and written["machine"]["redis"], "numbers need their machine"
     assert any("delivered" in line for line in heard), "a long run must show progress while it runs"
+    points = written["scaling"]["points"]
+    assert [p["instances"] for p in points] == [1, 2] and all(p["rate_per_s"] > 0 for p in points), \
+        f"expected one instance compared with two behind nginx; got {points}"
+    assert all(0 < p["cpu_busy_pct"] <= 100 for p in points), points
 
 
 @WHOLE_SERVICE
@@ -347,6 +357,14 @@ def test_load_numbers_come_from_what_was_measured() -> None:
     steady = [n / 100 for n in range(1000)]  # 100 deliveries a second for ten seconds …
     assert anchor_load.delivery_rate([*steady, 30.0]) == pytest.approx(100, rel=0.02), \
         "… and one straggler 20 s later is latency, not a slower pipeline"
+    busy = anchor_load.scaling_verdict([
+        {"instances": 1, "rate_per_s": 400.0, "cpu_busy_pct": 98.0},
+        {"instances": 2, "rate_per_s": 420.0, "cpu_busy_pct": 99.0}], cores=2)
+    assert "1.05×" in busy and "98% busy" in busy and "the limit is the machine" in busy, busy
+    idle = anchor_load.scaling_verdict([
+        {"instances": 1, "rate_per_s": 400.0, "cpu_busy_pct": 50.0},
+        {"instances": 2, "rate_per_s": 760.0, "cpu_busy_pct": 95.0}], cores=8)
+    assert "1.90×" in idle and "spare CPU" in idle, idle
     summary = anchor_load.arrivals_summary([
         {"id": "a", "at": 10.0, "sentAt": 9.9, "valid": True, "copy": 1},
         {"id": "a", "at": 11.0, "sentAt": 9.9, "valid": True, "copy": 2},

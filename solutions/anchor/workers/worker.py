@@ -191,6 +191,8 @@ class Worker:
         log.info("worker ready", consumer=self.consumer)
         last_stale_check = 0.0
         while not stopping.is_set():
+            if recorder.done():  # it ends only on a stop; sending on without it records nothing
+                raise RuntimeError("the recorder stopped") from recorder.exception()
             free = self.settings.worker_concurrency - len(self._tasks)
             if free <= 0:
                 await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -366,7 +368,11 @@ class Worker:
     # ------------------------------------------------------------------ the recorder
 
     async def _record_loop(self, stopping: asyncio.Event) -> None:
-        """Write finished attempts in batches, then ack their entries; retry a batch PostgreSQL refused."""
+        """Write finished attempts in batches, then ack their entries; retry a batch PostgreSQL refused.
+
+        Nothing may end this loop but the stop: a worker whose recorder died would go on sending
+        and never record — every delivery redone by another worker once its lease lapsed.
+        """
         while True:
             await self._wake_recorder.wait()
             self._wake_recorder.clear()
@@ -382,7 +388,11 @@ class Worker:
                         return  # un-acked entries and lapsing leases: another worker redoes them
                     await asyncio.sleep(ERROR_BACKOFF_S)
                     continue
-                await self.queue.ack_many(f.claimed.entry.id for f in batch)
+                try:
+                    await self.queue.ack_many(f.claimed.entry.id for f in batch)
+                except Exception as exc:  # recorded: a later claim of these entries finds them done
+                    log.warning("acking recorded attempts failed", error=f"{type(exc).__name__}: {exc}",
+                                count=len(batch))
             if stopping.is_set() and not self._tasks:
                 return
 
