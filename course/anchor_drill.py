@@ -281,7 +281,8 @@ def hanging_endpoint(drill: Drill) -> DrillResult:
     return drill.run("endpoint hangs past the HTTP timeout",
                      lambda: drill.stack.receiver.control(hang_s=hang_s), drill.stack.receiver.control,
                      detail=f"the receiver held every request {hang_s:g} s; HTTP timeout "
-                            f"{HTTP_TIMEOUT_S:g} s")
+                            f"{HTTP_TIMEOUT_S:g} s: each request the worker gave up on had reached the "
+                            "receiver, so its retry arrives as a second copy")
 
 
 def slow_postgres(drill: Drill) -> DrillResult:

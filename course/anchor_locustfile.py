@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import time
 
 from locust import constant, constant_throughput, task
@@ -28,6 +29,15 @@ class Tenant(FastHttpUser):
     """One connection (kept alive, as a real client's would be) sending messages back to back."""
 
     wait_time = constant_throughput(RATE_PER_USER) if RATE_PER_USER else constant(0)
+
+    def on_start(self) -> None:
+        """Paced users start at random points of one period: independent clients, not a chorus.
+
+        Started together, every user would send in the same instant once per period, and the
+        latency measured would be the length of that burst's queue, not the service's.
+        """
+        if RATE_PER_USER:
+            time.sleep(random.uniform(0, 1 / RATE_PER_USER))  # gevent-patched: other users run meanwhile
 
     @task
     def send(self) -> None:

@@ -27,6 +27,7 @@ WHOLE_STACK = {
 }
 ROLES = {"api": "anchor.api", "relay": "anchor.workers.relay", "worker": "anchor.workers.worker",
          "scheduler": "anchor.workers.scheduler"}
+ECS_DEFAULT_STOP_TIMEOUT_S = 30  # what ECS waits between SIGTERM and SIGKILL when a container sets none
 SECRET_WORDS = ("password", "secret", "token", "database_url", "redis_url", "dsn")
 
 
@@ -116,6 +117,35 @@ def test_runs_the_four_roles_from_one_image(cfn: Any, template: dict[str, Any]) 
     assert images == {str({"Ref": "ImageUri"})}, (
         f"expected every container to run the one image of parameter ImageUri; got {sorted(images)}. "
         "One image per commit is what you tested; a role on another tag runs untested code.")
+
+
+def test_a_deploy_gives_the_worker_time_to_finish_what_it_is_sending(cfn: Any,
+                                                                     template: dict[str, Any]) -> None:
+    """ECS stops a task with SIGTERM, waits ``StopTimeout`` (30 s when unset), then SIGKILLs it.
+
+    The worker needs ``http_timeout_s`` + 1 s to let its in-flight deliveries finish (week 14); a
+    shorter StopTimeout turns every deploy into the worker-kill drill: requests cut mid-flight,
+    sent again by another worker — duplicates on every release.
+    """
+    from anchor.core.config import Settings
+
+    cfn.require_types(template, NAME, WHOLE_STACK)
+    workers = [c for cs in _containers(cfn, template).values() for c in cs
+               if _command(c).endswith(ROLES["worker"])]
+    assert workers, f"expected a container running python -m {ROLES['worker']}. Look at {LESSON}."
+    default_http_timeout_s = Settings.model_fields["http_timeout_s"].default
+    for container in workers:
+        environment = {e.get("Name"): e.get("Value") for e in container.get("Environment") or []}
+        http_timeout = environment.get("ANCHOR_HTTP_TIMEOUT_S", default_http_timeout_s)
+        assert isinstance(http_timeout, int | float | str), (
+            f"expected ANCHOR_HTTP_TIMEOUT_S as a number the review can read; got {http_timeout!r}")
+        needed_s = float(http_timeout) + 1
+        stop_timeout = container.get("StopTimeout", ECS_DEFAULT_STOP_TIMEOUT_S)
+        assert float(stop_timeout) >= needed_s, (
+            f"the worker container {container.get('Name')!r} has StopTimeout {stop_timeout}: ECS sends "
+            f"SIGKILL that long after SIGTERM, but with an HTTP timeout of {float(http_timeout):g} s its "
+            f"in-flight deliveries need {needed_s:g} s to finish. Every deploy would cut requests "
+            f"mid-flight and send them again. Look at {LESSON}, section 'One image, four roles'.")
 
 
 def test_secrets_reach_the_tasks_from_secrets_manager(cfn: Any, template: dict[str, Any]) -> None:
