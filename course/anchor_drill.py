@@ -142,13 +142,14 @@ class Drill:
         return Feeder(self.demo.api_url, f"/api/v1/app/{self.demo.app_id}/msg", self.demo.api_key,
                       rate_per_s=rate_per_s or self.rate_per_s)
 
-    def failed_ids(self, ids: list[str]) -> set[str]:
-        """Messages whose delivery the database records as failed (given up on, with a reason)."""
+    def with_status(self, status: str, ids: list[str]) -> set[str]:
+        """Which of these messages have a delivery in ``status``: ``failed`` (given up on, with a
+        reason) or ``pending`` (still to attempt, or attempted but not yet recorded)."""
         import psycopg
 
         with psycopg.connect(self.database_url, connect_timeout=10) as conn:
-            rows = conn.execute("SELECT message_id FROM deliveries WHERE status = 'failed' "
-                                "AND message_id = ANY(%s)", (ids,)).fetchall()
+            rows = conn.execute("SELECT DISTINCT message_id FROM deliveries WHERE status = %s "
+                                "AND message_id = ANY(%s)", (status, ids)).fetchall()
         return {row[0] for row in rows}
 
     def run(self, name: str, inject: Callable[[], None], heal: Callable[[], None],
@@ -172,7 +173,8 @@ class Drill:
         arrived = self.settle(since, set(acked))
         copies = Counter(item["id"] for item in arrived if item["id"] in acked)
         first = {item["id"]: item["at"] for item in arrived if item["copy"] == 1 and item["id"] in acked}
-        failed = self.failed_ids([m for m in acked if m not in first]) if len(first) < len(acked) else set()
+        unarrived = [m for m in acked if m not in first]
+        failed = self.with_status("failed", unarrived) if unarrived else set()
         during = [1000 * (first[m] - s.sent_at) for m, s in acked.items()
                   if m in first and injected_at <= s.sent_at <= healed_at]
         backlog = [first[m] for m, s in acked.items() if m in first and s.sent_at <= healed_at]
@@ -187,15 +189,6 @@ class Drill:
                  f"recovered in {result.recover_s} s")
         return result
 
-    def pending(self, ids: list[str]) -> int:
-        """Deliveries of these messages not yet settled: still to attempt, or attempted but not recorded."""
-        import psycopg
-
-        with psycopg.connect(self.database_url, connect_timeout=10) as conn:
-            row = conn.execute("SELECT count(*) FROM deliveries WHERE status = 'pending' "
-                               "AND message_id = ANY(%s)", (ids,)).fetchone()
-        return int(row[0]) if row else 0
-
     def settle(self, since: int, acked: set[str]) -> list[dict[str, Any]]:
         """Wait until every acknowledged message arrived or was recorded failed, and none is pending.
 
@@ -205,11 +198,12 @@ class Drill:
         """
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
         while True:
-            settled = not self.pending(sorted(acked))  # asked first: every copy sent is in by then
+            # Asked before the receiver: by the time nothing is pending, every copy sent is in.
+            settled = not self.with_status("pending", sorted(acked))
             items = list(self.stack.receiver.received(since)["items"])
             missing = acked - {item["id"] for item in items}
             if settled and missing and len(missing) < 50:
-                missing -= self.failed_ids(sorted(missing))
+                missing -= self.with_status("failed", sorted(missing))
             if (settled and not missing) or time.monotonic() > deadline:
                 return items
             time.sleep(0.5)

@@ -45,6 +45,10 @@ def _machine(box: dict[str, Any]) -> str:
             f"Redis {box.get('redis', '?')}")
 
 
+def _instances(count: int) -> str:
+    return "1 API instance" if count == 1 else f"{count} API instances behind nginx"
+
+
 def load_section(load: dict[str, Any], figure: str | None) -> str:
     ingest, delivery, bare = load["ingest"], load["delivery"], load["yardstick"]
     half = load["half_rate"]
@@ -63,10 +67,10 @@ def load_section(load: dict[str, Any], figure: str | None) -> str:
         ("lost (accepted, never delivered)", str(load["lost"])),
     ]
     scaling = load.get("scaling", {})
-    rows += [(f"ingest, {point['instances']} API instance{'s' if point['instances'] > 1 else ''}"
-              f"{' behind nginx' if point['instances'] > 1 else ''}",
-              f"{point['rate_per_s']:,.0f} messages/s, p99 {point['p99_ms']:g} ms; cores "
-              f"{point['cpu_busy_pct']}% busy") for point in scaling.get("points", [])]
+    rows += [(f"ingest, {_instances(point['instances'])}",
+              f"{point['rate_per_s']:,.0f} messages/s, p99 {point['p99_ms']:g} ms"
+              + (f"; cores {point['cpu_busy_pct']:g}% busy" if point["cpu_busy_pct"] is not None else ""))
+             for point in scaling.get("points", [])]
     table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
     parts = [f"### Load\n\nMeasured {load['measured_at']} on {_machine(load['machine'])}, with "
              f"`{load['command']}` ({load['load_generator']}).\n", table]

@@ -137,13 +137,16 @@ def test_a_deploy_gives_the_worker_time_to_finish_what_it_is_sending(cfn: Any,
     for container in workers:
         environment = {e.get("Name"): e.get("Value") for e in container.get("Environment") or []}
         http_timeout = environment.get("ANCHOR_HTTP_TIMEOUT_S", default_http_timeout_s)
-        assert isinstance(http_timeout, int | float | str), (
-            f"expected ANCHOR_HTTP_TIMEOUT_S as a number the review can read; got {http_timeout!r}")
-        needed_s = float(http_timeout) + 1
+        try:
+            http_timeout_s = float(http_timeout)
+        except (TypeError, ValueError):
+            pytest.fail(f"expected ANCHOR_HTTP_TIMEOUT_S as a number of seconds the review can read; "
+                        f"got {http_timeout!r}")
+        needed_s = http_timeout_s + 1
         stop_timeout = container.get("StopTimeout", ECS_DEFAULT_STOP_TIMEOUT_S)
         assert float(stop_timeout) >= needed_s, (
             f"the worker container {container.get('Name')!r} has StopTimeout {stop_timeout}: ECS sends "
-            f"SIGKILL that long after SIGTERM, but with an HTTP timeout of {float(http_timeout):g} s its "
+            f"SIGKILL that long after SIGTERM, but with an HTTP timeout of {http_timeout_s:g} s its "
             f"in-flight deliveries need {needed_s:g} s to finish. Every deploy would cut requests "
             f"mid-flight and send them again. Look at {LESSON}, section 'One image, four roles'.")
 
